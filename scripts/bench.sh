@@ -1,0 +1,404 @@
+#!/usr/bin/env bash
+# Benchmark ferrodis against real Redis 7.0.15 on the same machine, in the same run.
+#
+#   make bench                      # or: bash scripts/bench.sh
+#   BENCH_ROUNDS=5 bash scripts/bench.sh
+#   FERRODIS_BIN=/usr/bin/redis-server BENCH_N_P1=20000 BENCH_N_P16=200000 bash scripts/bench.sh
+#                                   # (self-check: Redis vs Redis should give ratios near 1.0)
+#
+# Prints two markdown tables (throughput/CPU and memory) with the targets next to them,
+# and writes them to $BENCH_OUT. Rows that miss a target are marked, but the script
+# still exits 0: it is a benchmark, not a test. It exits non-zero only when it cannot
+# measure at all (ferrodis does not start, a server dies mid-run, tools missing).
+#
+# Env knobs (defaults in brackets):
+#   BENCH_ROUNDS [3]          rounds per row; each round runs ferrodis then redis, and
+#                             the tables report the median over rounds
+#   BENCH_N_P1 [300000]       requests per -P 1 run (~3.5 s for Redis on 2 cores)
+#   BENCH_N_P16 [3000000]     requests per -P 16 run, ~3 s (MSET uses a fifth of it, see below)
+#   BENCH_CLIENTS [50]        redis-benchmark -c
+#   BENCH_KEYSPACE [100000]   redis-benchmark -r
+#   BENCH_POPULATE [1000000]  keys created by DEBUG POPULATE for the memory table
+#   BENCH_TIMEOUT [300]       seconds before one redis-benchmark run counts as failed
+#   BENCH_OUT [target/bench.md]  where the tables are written as well
+#   BENCH_NO_INSTALL [0]      1 = never apt-get install redis-tools / redis-server
+#   FERRODIS_BIN [target/release/ferrodis-server]  built with cargo when missing
+#   REDIS_BIN [/usr/bin/redis-server]  without it, only ferrodis columns are filled
+#
+# Adding rows: see the "Rows" section at the bottom; one line per row.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
+BENCH_N_P1=${BENCH_N_P1:-300000}
+BENCH_N_P16=${BENCH_N_P16:-3000000}
+BENCH_CLIENTS=${BENCH_CLIENTS:-50}
+BENCH_KEYSPACE=${BENCH_KEYSPACE:-100000}
+BENCH_POPULATE=${BENCH_POPULATE:-1000000}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
+BENCH_OUT=${BENCH_OUT:-target/bench.md}
+BENCH_NO_INSTALL=${BENCH_NO_INSTALL:-0}
+FERRODIS_BIN=${FERRODIS_BIN:-}
+REDIS_BIN=${REDIS_BIN:-/usr/bin/redis-server}
+
+# Targets from the issue: throughput ratio (ferrodis/redis) >= 1.0 on every row,
+# CPU-per-request ratio <= 0.8 on pipelined rows, RSS ratio <= 1.0.
+TARGET_OPS_RATIO=1.0
+TARGET_CPU_RATIO_P16=0.8
+TARGET_RSS_RATIO=1.0
+MISS='✗'
+MISSES_ROWS=0  # rows with at least one marked cell
+
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------
+# Tools: redis-benchmark/redis-cli come from Debian's redis-tools, the reference
+# server from Debian's redis-server (7.0.15 on bookworm).
+# ---------------------------------------------------------------------------
+apt_install() {
+    [[ $BENCH_NO_INSTALL == 1 ]] && return 1
+    local sudo=()
+    if [[ $(id -u) != 0 ]]; then
+        command -v sudo >/dev/null || return 1
+        sudo=(sudo)
+    fi
+    log "installing $* with apt-get"
+    # Try without a (slow) index refresh first; refresh only when that fails.
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+        { "${sudo[@]}" apt-get update -qq >/dev/null 2>&1 &&
+          DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "$@" >/dev/null; }
+}
+
+if ! command -v redis-benchmark >/dev/null || ! command -v redis-cli >/dev/null; then
+    apt_install redis-tools || die "redis-benchmark/redis-cli missing (apt-get install redis-tools)"
+fi
+
+if [[ ! -x $REDIS_BIN ]]; then
+    apt_install redis-server || true
+fi
+HAVE_REDIS=0
+[[ -x $REDIS_BIN ]] && HAVE_REDIS=1
+[[ $HAVE_REDIS == 1 ]] || log "no $REDIS_BIN: measuring ferrodis only, ratios will be n/a"
+
+if [[ -z $FERRODIS_BIN ]]; then
+    FERRODIS_BIN=$ROOT/target/release/ferrodis-server
+    if [[ ! -x $FERRODIS_BIN ]]; then
+        log "building ferrodis (cargo build --release)"
+        cargo build --release >&2 || die "cargo build --release failed"
+    fi
+fi
+[[ -x $FERRODIS_BIN ]] || die "ferrodis binary not found: $FERRODIS_BIN"
+
+# The servers under test, in the order each round runs them (A B A B ...).
+KINDS=(ferrodis)
+[[ $HAVE_REDIS == 1 ]] && KINDS+=(redis)
+declare -A SERVER_BIN=([ferrodis]=$FERRODIS_BIN [redis]=$REDIS_BIN)
+
+# ---------------------------------------------------------------------------
+# Server lifecycle. Every server we start is recorded in SERVER_PID so that the
+# EXIT trap can kill it whatever happens (error, Ctrl-C, TERM).
+# ---------------------------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferrodis-bench.XXXXXX")
+declare -A SERVER_PID=() SERVER_PORT=() SERVER_DIR=()
+
+kill_pid() {  # TERM, give it 10 s, then KILL; always reap it.
+    local pid=$1 i
+    kill "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$? kind
+    trap - EXIT INT TERM
+    for kind in "${!SERVER_PID[@]}"; do
+        kill_pid "${SERVER_PID[$kind]}"
+    done
+    rm -rf "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_in_use() {
+    if command -v ss >/dev/null; then
+        # Any socket on that local port, listening or not: an outgoing connection
+        # bound to it blocks bind() just as much as a listener does.
+        [[ -n $(ss -Htan "( sport = :$1 )") ]]
+    else
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
+}
+
+free_port() {  # a random unused loopback port
+    local port i
+    # 10000-20999: below the kernel's ephemeral range (32768+ here), where client
+    # sockets (redis-benchmark's among them) would otherwise grab our port.
+    for ((i = 0; i < 200; i++)); do
+        port=$((10000 + RANDOM % 11000))
+        if ! port_in_use "$port"; then
+            echo "$port"
+            return
+        fi
+    done
+    die "no free loopback port found"
+}
+
+cli() {  # cli KIND ARGS... ; a hung server must not hang the benchmark
+    timeout 60 redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$1]}" "${@:2}"
+}
+
+# start_server KIND [EXTRA_SERVER_ARGS...]: fresh server in its own temp dir, on a
+# fresh port; retried on another port if it exits at once (port taken in a race).
+# Must not be called inside $(...): the server has to be a child of this shell
+# so that we can wait for it.
+start_server() {
+    local kind=$1 port dir pid attempt i
+    shift
+    for ((attempt = 1; attempt <= 3; attempt++)); do
+        port=$(free_port)
+        dir=$TMP/$kind-$port
+        mkdir -p "$dir"
+        "${SERVER_BIN[$kind]}" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+            --enable-debug-command yes --daemonize no --dir "$dir" "$@" >"$dir/log" 2>&1 &
+        pid=$!
+        SERVER_PID[$kind]=$pid SERVER_PORT[$kind]=$port SERVER_DIR[$kind]=$dir
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            # Check it is still alive after PONG too: the answer must be ours.
+            if [[ $(timeout 2 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null) == PONG ]] &&
+                kill -0 "$pid" 2>/dev/null; then
+                return 0
+            fi
+            sleep 0.1
+        done
+        kill_pid "$pid"
+        unset "SERVER_PID[$kind]"
+    done
+    log "$kind (${SERVER_BIN[$kind]}) failed to start (last try on port $port); its log:"
+    tail -n 20 "$dir/log" >&2 || true
+    exit 1
+}
+
+stop_server() {
+    local kind=$1
+    [[ -n ${SERVER_PID[$kind]:-} ]] || return 0
+    kill_pid "${SERVER_PID[$kind]}"
+    unset "SERVER_PID[$kind]" "SERVER_PORT[$kind]"
+}
+
+# shellcheck disable=SC2120  # extra server args are for later rows (AOF modes, ...)
+start_servers() { local k; for k in "${KINDS[@]}"; do start_server "$k" "$@"; done; }
+stop_servers() { local k; for k in "${KINDS[@]}"; do stop_server "$k"; done; }
+
+assert_alive() {  # a crash mid-benchmark would otherwise show up as a slow row
+    local kind=$1
+    if ! kill -0 "${SERVER_PID[$kind]}" 2>/dev/null; then
+        log "$kind died during $2; its log:"
+        tail -n 20 "${SERVER_DIR[$kind]}/log" >&2 || true
+        exit 1
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# Measurements
+# ---------------------------------------------------------------------------
+cpu_ticks() {  # utime+stime (fields 14, 15 of /proc/PID/stat), all threads, in clock ticks
+    # Field 2 (comm) may contain spaces, so count fields after its closing ')':
+    # field 3 becomes $1, hence 14 -> $12 and 15 -> $13.
+    local stat
+    stat=$(<"/proc/$1/stat")
+    awk '{ print $12 + $13 }' <<<"${stat##*) }"
+}
+
+rss_kb() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
+
+used_memory() {  # INFO memory used_memory, in bytes, or nothing
+    cli "$1" info memory 2>/dev/null | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'
+}
+
+is_num() { [[ ${1:-} =~ ^[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$ ]]; }
+
+median() {  # median of the arguments; "err" if any of them is not a number
+    local v
+    for v in "$@"; do is_num "$v" || { echo err; return; }; done
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 }
+        END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+ratio() {  # ratio A B -> "1.03", or "n/a" when either side is missing
+    if is_num "${1:-}" && is_num "${2:-}" && awk -v b="$2" 'BEGIN { exit !(b > 0) }'; then
+        awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
+    else
+        echo n/a
+    fi
+}
+
+# check RATIO OP LIMIT FERRODIS_VALUE -> prints RATIO, with the miss marker when it
+# misses the target. (Runs in $(...), so callers count misses by looking for the marker.)
+# A missing ratio is a miss only when ferrodis failed, not when redis is absent.
+check() {
+    local r=$1 op=$2 limit=$3 ferrodis_value=$4
+    if [[ $r == n/a ]]; then
+        if is_num "$ferrodis_value"; then echo "n/a"; else echo "n/a $MISS"; fi
+    elif awk -v r="$r" -v l="$limit" "BEGIN { exit !(r $op l) }"; then
+        echo "$r"
+    else
+        echo "$r $MISS"
+    fi
+}
+
+fmt_int() { if is_num "$1"; then printf '%.0f' "$1"; else echo "${1:-–}"; fi; }
+fmt_2() { if is_num "$1"; then printf '%.2f' "$1"; else echo "${1:-–}"; fi; }
+fmt_mib() { if is_num "$1"; then awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; else echo "${1:-–}"; fi; }
+
+# run_benchmark KIND TEST PIPELINE N: one redis-benchmark run against a running server.
+# Sets RUN_OPS (requests/s) and RUN_CPU (server CPU seconds per million requests),
+# both "err" when redis-benchmark failed (it exits 1 on the first error reply).
+run_benchmark() {
+    local kind=$1 test=$2 pipeline=$3 n=$4 pid=${SERVER_PID[$1]} before after out rps
+    RUN_OPS=err RUN_CPU=err
+    before=$(cpu_ticks "$pid")
+    if out=$(timeout "$BENCH_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "${SERVER_PORT[$kind]}" \
+            -c "$BENCH_CLIENTS" -n "$n" -P "$pipeline" -r "$BENCH_KEYSPACE" -t "$test" \
+            -q --csv 2>"$TMP/benchmark.err"); then
+        after=$(cpu_ticks "$pid")
+        # CSV: a "test","rps",... header, then e.g. "MSET (10 keys)","149700.61",...
+        rps=$(awk -F'","' '$1 != "\"test" && NF >= 2 { v = $2 } END { print v }' <<<"$out")
+        if is_num "$rps"; then
+            RUN_OPS=$rps
+            RUN_CPU=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$n" \
+                'BEGIN { printf "%.4f", t / hz / (n / 1e6) }')
+        fi
+    fi
+    if [[ $RUN_OPS == err ]]; then
+        log "  $kind: redis-benchmark -t $test -P $pipeline failed: $(head -c 300 "$TMP/benchmark.err" | tr '\n' ' ')"
+    fi
+    assert_alive "$kind" "-t $test -P $pipeline"
+}
+
+# ---------------------------------------------------------------------------
+# Row types. Each appends one or more markdown lines to a table.
+# ---------------------------------------------------------------------------
+OPS_TABLE=()
+MEM_TABLE=()
+
+# bench_row TEST PIPELINE N [LABEL]: a redis-benchmark test (-t TEST) against the
+# servers started by start_servers, BENCH_ROUNDS rounds, each round running every
+# server once in turn, so slow drift on the machine hits both sides alike.
+bench_row() {
+    local test=$1 pipeline=$2 n=$3 label=${4:-${1^^}} round kind
+    local -A ops=() cpu=()
+    for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+        for kind in "${KINDS[@]}"; do
+            run_benchmark "$kind" "$test" "$pipeline" "$n"
+            ops[$kind]+=" $RUN_OPS" cpu[$kind]+=" $RUN_CPU"
+            log "round $round/$BENCH_ROUNDS $label -P $pipeline $kind: $(fmt_int "$RUN_OPS") ops/s, $(fmt_2 "$RUN_CPU") CPU s/M req"
+        done
+    done
+    local f_ops f_cpu r_ops='' r_cpu='' target ops_cell cpu_cell
+    # shellcheck disable=SC2086  # word splitting of the per-round lists is intended
+    f_ops=$(median ${ops[ferrodis]}) f_cpu=$(median ${cpu[ferrodis]})
+    if [[ $HAVE_REDIS == 1 ]]; then
+        # shellcheck disable=SC2086
+        r_ops=$(median ${ops[redis]}) r_cpu=$(median ${cpu[redis]})
+    fi
+    ops_cell=$(check "$(ratio "$f_ops" "$r_ops")" '>=' "$TARGET_OPS_RATIO" "$f_ops")
+    if ((pipeline >= 16)); then
+        cpu_cell=$(check "$(ratio "$f_cpu" "$r_cpu")" '<=' "$TARGET_CPU_RATIO_P16" "$f_cpu")
+        target="ratio ≥ $TARGET_OPS_RATIO, CPU ratio ≤ $TARGET_CPU_RATIO_P16"
+    else
+        cpu_cell=$(ratio "$f_cpu" "$r_cpu")
+        target="ratio ≥ $TARGET_OPS_RATIO"
+    fi
+    if [[ $ops_cell == *"$MISS"* || $cpu_cell == *"$MISS"* ]]; then MISSES_ROWS=$((MISSES_ROWS + 1)); fi
+    OPS_TABLE+=("| $label | $pipeline | $(fmt_int "$f_ops") | $(fmt_int "$r_ops") | $ops_cell | $(fmt_2 "$f_cpu") | $(fmt_2 "$r_cpu") | $cpu_cell | $target |")
+}
+
+# mem_row LABEL COMMAND...: on a fresh server of each kind, run COMMAND (redis-cli
+# syntax), then record INFO used_memory and the process RSS. One line per server;
+# the ferrodis line carries the RSS ratio.
+mem_row() {
+    local label=$1 kind reply
+    shift
+    local -A used=() rss=()
+    for kind in "${KINDS[@]}"; do
+        start_server "$kind"
+        if reply=$(cli "$kind" "$@" 2>&1) && [[ $reply != *ERR* ]]; then
+            used[$kind]=$(used_memory "$kind")
+            rss[$kind]=$(($(rss_kb "${SERVER_PID[$kind]}") * 1024))
+        else
+            log "  $kind: '$*' failed: $reply"
+            used[$kind]=err rss[$kind]=err
+        fi
+        assert_alive "$kind" "$*"
+        log "$label $kind: used_memory $(fmt_mib "${used[$kind]:-}"), RSS $(fmt_mib "${rss[$kind]}")"
+        stop_server "$kind"
+    done
+    local r
+    r=$(check "$(ratio "${rss[ferrodis]}" "${rss[redis]:-}")" '<=' "$TARGET_RSS_RATIO" "${rss[ferrodis]}")
+    if [[ $r == *"$MISS"* ]]; then MISSES_ROWS=$((MISSES_ROWS + 1)); fi
+    MEM_TABLE+=("| $label | ferrodis | $(fmt_mib "${used[ferrodis]:-}") | $(fmt_mib "${rss[ferrodis]}") | $r | RSS ratio ≤ $TARGET_RSS_RATIO |")
+    if [[ $HAVE_REDIS == 1 ]]; then
+        MEM_TABLE+=("| $label | redis | $(fmt_mib "${used[redis]:-}") | $(fmt_mib "${rss[redis]}") | 1.00 | |")
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# Rows. Later rows (LPUSH, LPOP, SADD, HSET, ZADD, LRANGE_100, AOF modes, ...) go
+# here: one bench_row/mem_row line each, or a start_servers/stop_servers block
+# with extra server arguments (e.g. `start_servers --appendonly yes`).
+# ---------------------------------------------------------------------------
+
+log "ferrodis: $FERRODIS_BIN; redis: $([[ $HAVE_REDIS == 1 ]] && echo "$REDIS_BIN" || echo none)"
+log "$BENCH_ROUNDS rounds, -c $BENCH_CLIENTS -r $BENCH_KEYSPACE, -n $BENCH_N_P1 at -P 1, $BENCH_N_P16 at -P 16"
+
+start_servers
+for test in set get incr mset; do
+    n16=$BENCH_N_P16
+    # MSET sets 10 keys per request, about 5x slower per request than SET when
+    # pipelined; a fifth of the requests keeps its runs about as long as the others.
+    if [[ $test == mset ]]; then n16=$((BENCH_N_P16 / 5)); fi
+    bench_row "$test" 1 "$BENCH_N_P1"
+    bench_row "$test" 16 "$n16"
+done
+stop_servers
+
+mem_row "DEBUG POPULATE $BENCH_POPULATE" DEBUG POPULATE "$BENCH_POPULATE"
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+redis_version=n/a
+[[ $HAVE_REDIS == 1 ]] && redis_version=$("$REDIS_BIN" --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')
+ferrodis_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo uncommitted)
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+
+report() {
+    echo "ferrodis ($ferrodis_rev) vs Redis $redis_version, $(date -u +%Y-%m-%d), ${cpu_model:-unknown CPU}, $(nproc) cores shared with redis-benchmark."
+    echo "redis-benchmark -c $BENCH_CLIENTS -r $BENCH_KEYSPACE, median of $BENCH_ROUNDS rounds; CPU = server utime+stime per million requests."
+    echo
+    echo "| test | pipeline | ferrodis ops/s | redis ops/s | ratio | ferrodis CPU s/M req | redis CPU s/M req | CPU ratio | target |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    printf '%s\n' "${OPS_TABLE[@]}"
+    echo
+    echo "| after | server | used_memory | RSS | RSS ratio | target |"
+    echo "|---|---|---:|---:|---:|---|"
+    printf '%s\n' "${MEM_TABLE[@]}"
+    echo
+    echo "$MISS = misses its target ($MISSES_ROWS rows)."
+}
+
+mkdir -p "$(dirname "$BENCH_OUT")"
+report | tee "$BENCH_OUT"
+log "tables written to $BENCH_OUT; took ${SECONDS}s"

@@ -1,0 +1,376 @@
+//! CLIENT subcommands: ID, INFO, LIST, KILL, SETNAME, GETNAME, REPLY, PAUSE, UNPAUSE, NO-EVICT, UNBLOCK,
+//! HELP; and the CLIENT LIST line format shared with logs.
+
+use super::flags::*;
+use super::{Args, CommandSpec, NO_KEYS};
+use crate::client::{Client, ReplyMode, flags as cflags};
+use crate::command::connection::{BAD_CLIENT_NAME, valid_client_name};
+use crate::error::{self, CmdError, CmdResult};
+use crate::server::{Pause, Server, unix_ms};
+
+pub const COMMANDS: &[CommandSpec] = &[CommandSpec::container("client", -2, 0, "connection", SUBCOMMANDS)];
+
+const SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("id", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_id),
+    CommandSpec::new("info", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_info_cmd),
+    CommandSpec::new("list", -2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_list),
+    CommandSpec::new("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_kill),
+    CommandSpec::new("setname", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_setname),
+    CommandSpec::new("getname", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_getname),
+    CommandSpec::new("reply", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_reply),
+    CommandSpec::new("pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_pause),
+    CommandSpec::new("unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unpause),
+    CommandSpec::new("no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_no_evict),
+    CommandSpec::new("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unblock),
+    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "connection", client_help),
+];
+
+/// One CLIENT LIST line (without the trailing newline), Redis 7.0's field order.
+pub fn client_info(srv: &Server, c: &Client) -> String {
+    let now = unix_ms();
+    let fd = match &c.stream {
+        crate::client::Stream::Tcp(s) => std::os::fd::AsRawFd::as_raw_fd(s),
+        crate::client::Stream::Unix(s) => std::os::fd::AsRawFd::as_raw_fd(s),
+    };
+    let qbuf = c.qbuf.len() - c.qpos.min(c.qbuf.len());
+    let events = if c.writable_armed { "rw" } else { "r" };
+    let omem = c.reply.buf.capacity();
+    let tot = omem + c.qbuf.capacity() + std::mem::size_of::<Client>();
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+        c.id,
+        c.addr,
+        c.laddr,
+        fd,
+        String::from_utf8_lossy(c.name.as_deref().unwrap_or_default()),
+        (now / 1000).saturating_sub(c.ctime),
+        now.saturating_sub(c.last_interaction_ms) / 1000,
+        c.flag_letters(),
+        c.db,
+        if c.in_multi() { c.multi.len() as i64 } else { -1 },
+        qbuf,
+        c.qbuf.capacity() - c.qbuf.len(),
+        c.multi.iter().map(|q| q.buf.len()).sum::<usize>(),
+        c.reply.buf.capacity().max(1024),
+        c.reply.buf.len(),
+        c.pending_output(),
+        omem,
+        tot,
+        events,
+        c.last_cmd.map_or("NULL", |id| srv.commands.commands[id].full_name.as_str()),
+        c.reply.resp
+    )
+}
+
+/// The client type names CLIENT LIST/KILL TYPE accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Replica,
+    PubSub,
+    Master,
+}
+
+fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_slice() {
+        b"normal" => Ok(ClientType::Normal),
+        b"slave" | b"replica" => Ok(ClientType::Replica),
+        b"pubsub" => Ok(ClientType::PubSub),
+        b"master" => Ok(ClientType::Master),
+        _ => Err(CmdError::err(format!("Unknown client type '{}'", String::from_utf8_lossy(name)))),
+    }
+}
+
+/// The type of a connected client (only normal ones exist until replication and pub/sub land).
+fn type_of(c: &Client) -> ClientType {
+    if c.has(cflags::MONITOR) { ClientType::Replica } else { ClientType::Normal }
+}
+
+fn client_id(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    c.reply.int(c.id as i64);
+    Ok(())
+}
+
+fn client_info_cmd(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    let mut line = client_info(srv, c);
+    line.push('\n');
+    c.reply.verbatim(line.as_bytes());
+    Ok(())
+}
+
+/// Every client's line, the caller included (it is not in the slab while it runs).
+fn all_clients_info(srv: &Server, me: &Client, filter: impl Fn(&Client) -> bool) -> String {
+    let mut lines: Vec<(u64, String)> = Vec::new();
+    if filter(me) {
+        lines.push((me.id, client_info(srv, me)));
+    }
+    for (_, other) in srv.clients.iter() {
+        if let Some(other) = other
+            && filter(other)
+        {
+            lines.push((other.id, client_info(srv, other)));
+        }
+    }
+    lines.sort_by_key(|(id, _)| *id);
+    let mut out = String::new();
+    for (_, l) in lines {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
+/// CLIENT LIST [TYPE type] [ID id ...]
+fn client_list(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let out = if args.len() == 4 && args.is(2, "type") {
+        let t = client_type(args.get(3))?;
+        all_clients_info(srv, c, |x| type_of(x) == t)
+    } else if args.len() > 3 && args.is(2, "id") {
+        let mut ids = Vec::new();
+        for j in 3..args.len() {
+            ids.push(crate::numeric::parse_i64(args.get(j)).ok_or_else(|| CmdError::err("Invalid client ID"))?);
+        }
+        all_clients_info(srv, c, |x| ids.contains(&(x.id as i64)))
+    } else if args.len() != 2 {
+        return Err(error::SYNTAX.into());
+    } else {
+        all_clients_info(srv, c, |_| true)
+    };
+    c.reply.verbatim(out.as_bytes());
+    Ok(())
+}
+
+/// CLIENT KILL addr | CLIENT KILL [ID id] [TYPE t] [ADDR a] [LADDR a] [USER u] [SKIPME yes|no]
+fn client_kill(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let mut addr: Option<&[u8]> = None;
+    let mut laddr: Option<&[u8]> = None;
+    let mut ctype: Option<ClientType> = None;
+    let mut id: Option<u64> = None;
+    let mut skipme = true;
+    let old_style = args.len() == 3;
+    if old_style {
+        addr = Some(args.get(2));
+        skipme = false;
+    } else {
+        let mut i = 2;
+        while i < args.len() {
+            let more = args.len() > i + 1;
+            if !more {
+                return Err(error::SYNTAX.into());
+            }
+            let v = args.get(i + 1);
+            if args.is(i, "id") {
+                let n = crate::numeric::parse_i64(v)
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(|| CmdError::err("client-id should be greater than 0"))?;
+                id = Some(n as u64);
+            } else if args.is(i, "type") {
+                ctype = Some(client_type(v)?);
+            } else if args.is(i, "addr") {
+                addr = Some(v);
+            } else if args.is(i, "laddr") {
+                laddr = Some(v);
+            } else if args.is(i, "user") {
+                if v != b"default" {
+                    return Err(CmdError::err(format!("No such user '{}'", String::from_utf8_lossy(v))));
+                }
+            } else if args.is(i, "skipme") {
+                if v.eq_ignore_ascii_case(b"yes") {
+                    skipme = true;
+                } else if v.eq_ignore_ascii_case(b"no") {
+                    skipme = false;
+                } else {
+                    return Err(error::SYNTAX.into());
+                }
+            } else {
+                return Err(error::SYNTAX.into());
+            }
+            i += 2;
+        }
+    }
+    let matches = |x: &Client| {
+        addr.is_none_or(|a| x.addr.as_bytes() == a)
+            && laddr.is_none_or(|a| x.laddr.as_bytes() == a)
+            && ctype.is_none_or(|t| type_of(x) == t)
+            && id.is_none_or(|i| x.id == i)
+    };
+    let victims: Vec<usize> =
+        srv.clients.iter().filter_map(|(slot, x)| x.as_ref().filter(|x| matches(x)).map(|_| slot)).collect();
+    let mut killed = victims.len();
+    for slot in victims {
+        srv.kill_client_slot(slot);
+    }
+    let kill_me = !skipme && matches(c);
+    if kill_me {
+        killed += 1;
+    }
+    if old_style {
+        if killed == 0 {
+            return Err(CmdError::err("No such client"));
+        }
+        c.reply.ok();
+    } else {
+        c.reply.int(killed as i64);
+    }
+    if kill_me {
+        c.flags |= cflags::CLOSE_AFTER_REPLY;
+    }
+    Ok(())
+}
+
+fn client_setname(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let name = args.get(2);
+    if !valid_client_name(name) {
+        return Err(BAD_CLIENT_NAME.into());
+    }
+    c.name = if name.is_empty() { None } else { Some(name.to_vec()) };
+    c.reply.ok();
+    Ok(())
+}
+
+fn client_getname(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    match c.name.clone() {
+        Some(n) => c.reply.bulk(&n),
+        None => c.reply.null(),
+    }
+    Ok(())
+}
+
+/// CLIENT REPLY ON|OFF|SKIP
+fn client_reply(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if args.is(2, "on") {
+        c.reply_mode = ReplyMode::On;
+        c.reply.ok();
+    } else if args.is(2, "off") {
+        c.reply_mode = ReplyMode::Off;
+    } else if args.is(2, "skip") {
+        if c.reply_mode != ReplyMode::Off {
+            c.reply_mode = ReplyMode::SkipNext;
+        }
+    } else {
+        return Err(error::SYNTAX.into());
+    }
+    Ok(())
+}
+
+/// Parse a millisecond timeout the way Redis's getTimeoutFromObjectOrReply does.
+pub fn parse_timeout_ms(v: &[u8]) -> Result<i64, CmdError> {
+    let n = crate::numeric::parse_i64(v).ok_or(CmdError::from(error::TIMEOUT_NOT_INTEGER))?;
+    if n < 0 {
+        return Err(error::TIMEOUT_NEGATIVE.into());
+    }
+    Ok(n)
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]
+fn client_pause(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if args.len() > 4 {
+        return Err(error::wrong_arity("client|pause"));
+    }
+    let mut write_only = false;
+    if args.len() == 4 {
+        if args.is(3, "write") {
+            write_only = true;
+        } else if !args.is(3, "all") {
+            return Err(CmdError::err("CLIENT PAUSE mode must be WRITE or ALL"));
+        }
+    }
+    let ms = parse_timeout_ms(args.get(2))?;
+    let until_ms = unix_ms().saturating_add(ms as u64);
+    // A stronger pause (ALL) or a later end wins over the current one, as Redis's pauseClients.
+    let pause = match srv.pause {
+        Some(p) => Pause { until_ms: p.until_ms.max(until_ms), write_only: p.write_only && write_only },
+        None => Pause { until_ms, write_only },
+    };
+    srv.pause = Some(pause);
+    c.reply.ok();
+    Ok(())
+}
+
+fn client_unpause(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    srv.pause = None;
+    srv.resume_paused_clients();
+    c.reply.ok();
+    Ok(())
+}
+
+fn client_no_evict(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if args.is(2, "on") {
+        c.flags |= cflags::NO_EVICT;
+    } else if args.is(2, "off") {
+        c.flags &= !cflags::NO_EVICT;
+    } else {
+        return Err(error::SYNTAX.into());
+    }
+    c.reply.ok();
+    Ok(())
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: no client blocks yet, so nothing is ever unblocked.
+fn client_unblock(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if args.len() > 4 {
+        return Err(error::wrong_arity("client|unblock"));
+    }
+    if args.len() == 4 && !args.is(3, "timeout") && !args.is(3, "error") {
+        return Err(CmdError::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR"));
+    }
+    args.i64(2)?;
+    c.reply.int(0);
+    Ok(())
+}
+
+fn client_help(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    super::reply_help(
+        c,
+        "CLIENT",
+        &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+        ],
+    );
+    Ok(())
+}

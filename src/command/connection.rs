@@ -1,0 +1,219 @@
+//! Connection commands: PING, ECHO, SELECT, QUIT, RESET, AUTH, HELLO.
+//!
+//! AUTH compares passwords in constant time; nothing here logs a password.
+
+use super::flags::*;
+use super::{Args, CommandSpec, NO_KEYS};
+use crate::client::{Client, ReplyMode, flags as cflags};
+use crate::error::{self, CmdError, CmdResult};
+use crate::server::Server;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("ping", -1, FAST | SENTINEL, NO_KEYS, "connection", ping),
+    CommandSpec::new("echo", 2, FAST, NO_KEYS, "connection", echo),
+    CommandSpec::new("select", 2, LOADING | STALE | FAST, NO_KEYS, "connection", select),
+    CommandSpec::new("quit", -1, ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST, NO_KEYS, "connection", quit),
+    CommandSpec::new(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | NO_AUTH | FAST | ALLOW_BUSY,
+        NO_KEYS,
+        "connection",
+        reset,
+    ),
+    CommandSpec::new(
+        "auth",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
+        NO_KEYS,
+        "connection",
+        auth,
+    ),
+    CommandSpec::new(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY,
+        NO_KEYS,
+        "connection",
+        hello,
+    ),
+];
+
+/// PING [message]
+fn ping(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    match args.len() {
+        1 => c.reply.simple(b"PONG"),
+        2 => c.reply.bulk(args.get(1)),
+        _ => return Err(error::wrong_arity("ping")),
+    }
+    Ok(())
+}
+
+/// ECHO message
+fn echo(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    c.reply.bulk(args.get(1));
+    Ok(())
+}
+
+/// SELECT index
+fn select(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let id = args.i64(1)?;
+    if id < i32::MIN as i64 || id > i32::MAX as i64 {
+        return Err(error::NOT_INTEGER.into());
+    }
+    if id < 0 || id as usize >= srv.dbs.len() {
+        return Err(error::DB_INDEX_OUT_OF_RANGE.into());
+    }
+    c.db = id as usize;
+    c.reply.ok();
+    Ok(())
+}
+
+/// QUIT: reply OK, then close once the reply is out.
+fn quit(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    c.reply.ok();
+    c.flags |= cflags::CLOSE_AFTER_REPLY;
+    Ok(())
+}
+
+/// RESET: back to a fresh connection's state.
+fn reset(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    c.multi.clear();
+    c.flags &= !(cflags::MULTI | cflags::DIRTY_EXEC | cflags::NO_EVICT);
+    srv.unwatch_all(c);
+    if c.has(cflags::MONITOR) {
+        c.flags &= !cflags::MONITOR;
+        srv.monitors.retain(|&s| s != c.slot);
+    }
+    c.db = 0;
+    c.reply.resp = 2;
+    c.name = None;
+    c.reply_mode = ReplyMode::On;
+    c.authenticated = srv.config.requirepass().is_none();
+    c.reply.simple(b"RESET");
+    Ok(())
+}
+
+/// Byte comparison whose time does not depend on where the inputs differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    // Compare fixed-size digests-worth of work: lengths are folded in rather than returned early.
+    let mut diff = (a.len() ^ b.len()) as u64;
+    let n = a.len().max(b.len());
+    for i in 0..n {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= (x ^ y) as u64;
+    }
+    diff == 0
+}
+
+/// Check a username/password pair against the default user (the only user before ACLs).
+pub fn check_credentials(srv: &Server, user: &[u8], pass: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    match srv.config.requirepass() {
+        None => true,
+        Some(expected) => constant_time_eq(expected, pass),
+    }
+}
+
+/// AUTH [username] password
+fn auth(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(error::SYNTAX.into());
+    }
+    let (user, pass): (&[u8], &[u8]) = if args.len() == 2 {
+        if srv.config.requirepass().is_none() {
+            return Err(error::AUTH_NOT_CONFIGURED.into());
+        }
+        (b"default", args.get(1))
+    } else {
+        (args.get(1), args.get(2))
+    };
+    if check_credentials(srv, user, pass) {
+        c.authenticated = true;
+        c.reply.ok();
+        Ok(())
+    } else {
+        Err(error::WRONGPASS.into())
+    }
+}
+
+/// Client names may not contain spaces or control characters (they are CLIENT LIST fields).
+pub fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+pub const BAD_CLIENT_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+fn hello(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let mut ver = 0;
+    let mut next = 1;
+    if args.len() >= 2 {
+        ver = crate::numeric::parse_i64(args.get(1))
+            .ok_or_else(|| CmdError::err("Protocol version is not an integer or out of range"))?;
+        next = 2;
+        if !(2..=3).contains(&ver) {
+            return Err("NOPROTO unsupported protocol version".into());
+        }
+    }
+    let mut j = next;
+    while j < args.len() {
+        let more = args.len() - 1 - j;
+        if args.is(j, "auth") && more >= 2 {
+            if !check_credentials(srv, args.get(j + 1), args.get(j + 2)) {
+                return Err(error::WRONGPASS.into());
+            }
+            c.authenticated = true;
+            j += 3;
+        } else if args.is(j, "setname") && more >= 1 {
+            let name = args.get(j + 1);
+            if !valid_client_name(name) {
+                return Err(BAD_CLIENT_NAME.into());
+            }
+            c.name = if name.is_empty() { None } else { Some(name.to_vec()) };
+            j += 2;
+        } else {
+            return Err(CmdError::err(format!(
+                "Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(args.get(j))
+            )));
+        }
+    }
+    if !c.authenticated {
+        return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
+    }
+    if ver != 0 {
+        c.reply.resp = ver as u8;
+    }
+    let r = &mut c.reply;
+    r.map(7);
+    r.bulk(b"server");
+    r.bulk(b"redis");
+    r.bulk(b"version");
+    r.bulk(crate::REDIS_VERSION.as_bytes());
+    r.bulk(b"proto");
+    r.int(r.resp as i64);
+    r.bulk(b"id");
+    r.int(c.id as i64);
+    r.bulk(b"mode");
+    r.bulk(b"standalone");
+    r.bulk(b"role");
+    r.bulk(if srv.is_replica() { b"replica" } else { b"master" });
+    r.bulk(b"modules");
+    r.array(0);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn constant_time_eq_works() {
+        assert!(super::constant_time_eq(b"abc", b"abc"));
+        assert!(!super::constant_time_eq(b"abc", b"abd"));
+        assert!(!super::constant_time_eq(b"abc", b"abcd"));
+        assert!(!super::constant_time_eq(b"", b"a"));
+    }
+}

@@ -1,0 +1,317 @@
+//! The command table: every command with its arity, flags and key positions, in one place, built from
+//! the `COMMANDS` list each family file exports. Lookup is by lowercase name; container commands (CONFIG,
+//! CLIENT, OBJECT, ...) carry their subcommands as nested specs, as in Redis 7.
+//!
+//! Handlers receive the server, the calling client and the arguments; they write replies into the
+//! client's buffer and return `Err(CmdError)` for error replies. The checks every command shares
+//! (arity, AUTH, MULTI queueing, read-only replica...) live in `server::dispatch`, never in handlers.
+
+pub mod client_cmd;
+pub mod config_cmd;
+pub mod connection;
+pub mod debug;
+pub mod expire;
+pub mod info;
+pub mod introspection;
+pub mod keys;
+pub mod server_cmd;
+pub mod string;
+pub mod transaction;
+
+use std::collections::HashMap;
+
+use crate::client::Client;
+use crate::error::{CmdError, CmdResult, NOT_INTEGER};
+use crate::numeric::parse_i64;
+use crate::server::Server;
+
+/// Command flags (a subset of Redis's CMD_* with the same meanings).
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    /// Allowed while loading the dataset.
+    pub const LOADING: u32 = 1 << 7;
+    /// Allowed on a replica whose master link is down with replica-serve-stale-data no.
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    /// Allowed before AUTH.
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    /// Refused inside MULTI.
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const ALLOW_BUSY: u32 = 1 << 15;
+    pub const SENTINEL: u32 = 1 << 16;
+    pub const PROTECTED: u32 = 1 << 17;
+
+    /// The flag names COMMAND INFO replies, in Redis's order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// A command's arguments (index 0 is the command name). Out-of-range access yields an empty slice, so a
+/// handler bug can never turn client input into a panic.
+#[derive(Clone, Copy)]
+pub struct Args<'a> {
+    buf: &'a [u8],
+    ranges: &'a [(usize, usize)],
+}
+
+impl<'a> Args<'a> {
+    pub fn new(buf: &'a [u8], ranges: &'a [(usize, usize)]) -> Self {
+        Args { buf, ranges }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        match self.ranges.get(i) {
+            Some(&(s, e)) => self.buf.get(s..e).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let buf = self.buf;
+        self.ranges.iter().map(move |&(s, e)| buf.get(s..e).unwrap_or(&[]))
+    }
+
+    /// Argument `i` equals `word`, ignoring ASCII case.
+    pub fn is(&self, i: usize, word: &str) -> bool {
+        self.get(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+
+    /// Argument `i` as a strict 64-bit integer.
+    pub fn i64(&self, i: usize) -> Result<i64, CmdError> {
+        parse_i64(self.get(i)).ok_or(CmdError::from(NOT_INTEGER))
+    }
+
+    /// The arguments packed into an owned buffer (MULTI queue, propagation).
+    pub fn to_owned_parts(&self) -> (Vec<u8>, Vec<(usize, usize)>) {
+        let mut buf = Vec::new();
+        let mut ranges = Vec::with_capacity(self.len());
+        for a in self.iter() {
+            ranges.push((buf.len(), buf.len() + a.len()));
+            buf.extend_from_slice(a);
+        }
+        (buf, ranges)
+    }
+}
+
+/// A HELP reply in Redis's layout: a header line, the given lines, then the HELP entry itself.
+pub fn reply_help(c: &mut Client, cmd: &str, lines: &[&str]) {
+    c.reply.array(lines.len() + 3);
+    c.reply.simple(format!("{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:").as_bytes());
+    for l in lines {
+        c.reply.simple(l.as_bytes());
+    }
+    c.reply.simple(b"HELP");
+    c.reply.simple(b"    Prints this help.");
+}
+
+pub type Handler = fn(&mut Server, &mut Client, &Args) -> CmdResult;
+
+/// Which arguments are keys: first, last (negative counts from the end), step; 0 = no keys.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpec {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+pub const NO_KEYS: KeySpec = KeySpec { first: 0, last: 0, step: 0 };
+pub const KEY1: KeySpec = KeySpec { first: 1, last: 1, step: 1 };
+pub const KEYS_ALL: KeySpec = KeySpec { first: 1, last: -1, step: 1 };
+pub const KEYS_PAIRS: KeySpec = KeySpec { first: 1, last: -1, step: 2 };
+pub const KEY1_2: KeySpec = KeySpec { first: 1, last: 2, step: 1 };
+
+/// One entry of the command table.
+pub struct CommandSpec {
+    pub name: &'static str,
+    /// Exact argument count when positive, minimum when negative (Redis's convention).
+    pub arity: i32,
+    pub flags: u32,
+    pub keys: KeySpec,
+    pub handler: Handler,
+    /// Redis's command group (COMMAND DOCS), e.g. "string", "generic", "server".
+    pub group: &'static str,
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        keys: KeySpec,
+        group: &'static str,
+        handler: Handler,
+    ) -> Self {
+        CommandSpec { name, arity, flags, keys, handler, group, subcommands: &[] }
+    }
+
+    pub const fn container(
+        name: &'static str,
+        arity: i32,
+        flags: u32,
+        group: &'static str,
+        subcommands: &'static [CommandSpec],
+    ) -> Self {
+        CommandSpec { name, arity, flags, keys: NO_KEYS, handler: container_without_subcommand, group, subcommands }
+    }
+
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags & flag != 0
+    }
+
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = self.arity as i64;
+        if arity > 0 { argc == arity } else { argc >= -arity }
+    }
+
+    /// Indexes of the key arguments for `argc` arguments.
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        let k = self.keys;
+        if k.first <= 0 || k.step <= 0 {
+            return Vec::new();
+        }
+        let last = if k.last < 0 { argc as i32 + k.last } else { k.last.min(argc as i32 - 1) };
+        (k.first..=last).step_by(k.step as usize).map(|i| i as usize).collect()
+    }
+}
+
+/// A container called without a subcommand never gets here (arity catches it); kept for the table shape.
+fn container_without_subcommand(_: &mut Server, _: &mut Client, _: &Args) -> CmdResult {
+    Err(crate::error::SYNTAX.into())
+}
+
+/// A resolved table entry: the spec plus its full name (`config|get`) and stats slot.
+pub struct Command {
+    pub spec: &'static CommandSpec,
+    pub full_name: String,
+    pub id: usize,
+    pub parent: Option<usize>,
+    subs: HashMap<Vec<u8>, usize>,
+}
+
+/// The command table, built once at startup from every family's `COMMANDS`.
+pub struct CommandTable {
+    pub commands: Vec<Command>,
+    top: HashMap<Vec<u8>, usize>,
+}
+
+/// The outcome of resolving argv to a command.
+pub enum Lookup<'a> {
+    Found(&'a Command),
+    Unknown,
+    /// A container with an unknown subcommand.
+    UnknownSubcommand(&'a Command),
+}
+
+impl CommandTable {
+    pub fn build() -> Self {
+        let families: &[&'static [CommandSpec]] = &[
+            connection::COMMANDS,
+            string::COMMANDS,
+            keys::COMMANDS,
+            expire::COMMANDS,
+            transaction::COMMANDS,
+            server_cmd::COMMANDS,
+            info::COMMANDS,
+            config_cmd::COMMANDS,
+            client_cmd::COMMANDS,
+            introspection::COMMANDS,
+            debug::COMMANDS,
+        ];
+        let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };
+        for family in families {
+            for spec in family.iter() {
+                let id = table.add(spec, spec.name.to_string(), None);
+                table.top.insert(spec.name.as_bytes().to_vec(), id);
+                for sub in spec.subcommands {
+                    let sid = table.add(sub, format!("{}|{}", spec.name, sub.name), Some(id));
+                    table.commands[id].subs.insert(sub.name.as_bytes().to_vec(), sid);
+                }
+            }
+        }
+        table
+    }
+
+    fn add(&mut self, spec: &'static CommandSpec, full_name: String, parent: Option<usize>) -> usize {
+        let id = self.commands.len();
+        self.commands.push(Command { spec, full_name, id, parent, subs: HashMap::new() });
+        id
+    }
+
+    fn find(map: &HashMap<Vec<u8>, usize>, name: &[u8]) -> Option<usize> {
+        let mut lower = [0u8; 64];
+        let n = name.len();
+        if n > lower.len() {
+            return None;
+        }
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        map.get(&lower[..n]).copied()
+    }
+
+    /// Top-level command by name, ignoring case.
+    pub fn get(&self, name: &[u8]) -> Option<&Command> {
+        Self::find(&self.top, name).map(|id| &self.commands[id])
+    }
+
+    /// Resolve a whole argv: containers descend into their subcommand when there is one.
+    pub fn lookup(&self, args: &Args) -> Lookup<'_> {
+        let Some(cmd) = self.get(args.get(0)) else { return Lookup::Unknown };
+        if cmd.spec.subcommands.is_empty() || args.len() < 2 {
+            return Lookup::Found(cmd);
+        }
+        match Self::find(&cmd.subs, args.get(1)) {
+            Some(id) => Lookup::Found(&self.commands[id]),
+            None => Lookup::UnknownSubcommand(cmd),
+        }
+    }
+
+    /// Subcommand of a container by name.
+    pub fn sub(&self, parent: &Command, name: &[u8]) -> Option<&Command> {
+        Self::find(&parent.subs, name).map(|id| &self.commands[id])
+    }
+
+    /// Top-level commands (COMMAND, COMMAND COUNT).
+    pub fn top_level(&self) -> impl Iterator<Item = &Command> {
+        self.commands.iter().filter(|c| c.parent.is_none())
+    }
+
+    pub fn children<'a>(&'a self, parent: &'a Command) -> impl Iterator<Item = &'a Command> + 'a {
+        self.commands.iter().filter(move |c| c.parent == Some(parent.id))
+    }
+}

@@ -1,0 +1,70 @@
+//! Server lifecycle commands: TIME, LASTSAVE, SHUTDOWN.
+
+use super::flags::*;
+use super::{Args, CommandSpec, NO_KEYS};
+use crate::client::{Client, flags as cflags};
+use crate::error::{self, CmdError, CmdResult};
+use crate::server::shutdown::ShutdownFlags;
+use crate::server::{Server, unix_us};
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", time),
+    CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, NO_KEYS, "server", lastsave),
+    CommandSpec::new(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY,
+        NO_KEYS,
+        "server",
+        shutdown,
+    ),
+];
+
+fn time(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    let now = unix_us();
+    c.reply.array(2);
+    c.reply.bulk((now / 1_000_000).to_string().as_bytes());
+    c.reply.bulk((now % 1_000_000).to_string().as_bytes());
+    Ok(())
+}
+
+fn lastsave(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    c.reply.int(srv.lastsave as i64);
+    Ok(())
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
+fn shutdown(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let mut flags = ShutdownFlags::default();
+    let mut abort = false;
+    for j in 1..args.len() {
+        if args.is(j, "nosave") {
+            flags.nosave = true;
+        } else if args.is(j, "save") {
+            flags.save = true;
+        } else if args.is(j, "now") {
+            flags.now = true;
+        } else if args.is(j, "force") {
+            flags.force = true;
+        } else if args.is(j, "abort") {
+            abort = true;
+        } else {
+            return Err(error::SYNTAX.into());
+        }
+    }
+    if (abort && args.len() != 2) || (flags.nosave && flags.save) {
+        return Err(error::SYNTAX.into());
+    }
+    if abort {
+        return Err(CmdError::err("No shutdown in progress."));
+    }
+    match srv.prepare_for_shutdown(flags) {
+        Ok(()) => {
+            // The connection closes without a reply, as with Redis.
+            c.flags |= cflags::CLOSE_ASAP;
+            srv.exit_code = Some(0);
+            Ok(())
+        }
+        Err(reason) => Err(CmdError::err(reason)),
+    }
+}

@@ -1,0 +1,135 @@
+//! The keyspace: numbered databases, each a `Dict` of objects plus an index of the keys that carry an
+//! expiry (sampled by the active-expire cycle) and the WATCHed keys of transactions.
+//!
+//! `Db` only stores; it never decides policy. Whether an expired key is deleted (a master) or merely
+//! hidden (a replica), what gets propagated and which events fire is the server's job
+//! (`server::keyspace`), so that every command path does it the same way.
+
+pub mod dict;
+pub mod value;
+
+use std::collections::HashMap;
+
+pub use dict::{Dict, Key};
+pub use value::{NO_EXPIRE, Object, StrValue, Value};
+
+/// A client's WATCH on one key.
+#[derive(Debug, Clone, Copy)]
+pub struct Watcher {
+    pub client: u64,
+    /// The key was already expired when watched: its deletion alone does not fail EXEC.
+    pub expired: bool,
+}
+
+/// One logical database (SELECT n).
+#[derive(Default)]
+pub struct Db {
+    pub id: usize,
+    pub dict: Dict<Object>,
+    /// Keys with an expiry; the deadline itself lives in the object.
+    pub expires: Dict<()>,
+    /// WATCHed key → the clients watching it.
+    pub watched: HashMap<Key, Vec<Watcher>>,
+    /// Where the active-expire cycle resumes scanning `expires`.
+    pub expire_cursor: u64,
+    /// Running average TTL of sampled keys (INFO keyspace avg_ttl).
+    pub avg_ttl: i64,
+}
+
+impl Db {
+    pub fn new(id: usize) -> Self {
+        Db { id, ..Default::default() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&Object> {
+        self.dict.get(key)
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Object> {
+        self.dict.get_mut(key)
+    }
+
+    /// Expiry deadline of `key` in unix ms, or `NO_EXPIRE`.
+    pub fn expire_of(&self, key: &[u8]) -> i64 {
+        self.dict.get(key).map_or(NO_EXPIRE, |o| o.expire_at)
+    }
+
+    /// Store `value` at `key`: a new key, or an overwrite that drops the old expiry unless `keep_ttl`.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) {
+        if let Some(obj) = self.dict.get_mut(key) {
+            obj.value = value;
+            obj.lru = lru;
+            if !keep_ttl && obj.expire_at != NO_EXPIRE {
+                obj.expire_at = NO_EXPIRE;
+                self.expires.remove(key);
+            }
+            return;
+        }
+        self.dict.insert_new(key.into(), Object::new(value, lru));
+    }
+
+    /// Insert an object (with its expiry) under a key known to be absent.
+    pub fn add_object(&mut self, key: &[u8], obj: Object) {
+        if obj.has_expire() {
+            self.expires.insert(key.into(), ());
+        }
+        self.dict.insert_new(key.into(), obj);
+    }
+
+    /// Remove a key; returns its object.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Object> {
+        let (_, obj) = self.dict.remove(key)?;
+        if obj.has_expire() {
+            self.expires.remove(key);
+        }
+        Some(obj)
+    }
+
+    /// Set the expiry of an existing key; false when the key is missing.
+    pub fn set_expire(&mut self, key: &[u8], when_ms: i64) -> bool {
+        let Some(obj) = self.dict.get_mut(key) else { return false };
+        let had = obj.has_expire();
+        obj.expire_at = when_ms;
+        if !had {
+            self.expires.insert(key.into(), ());
+        }
+        true
+    }
+
+    /// Drop the expiry of a key; true when it had one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        let Some(obj) = self.dict.get_mut(key) else { return false };
+        if !obj.has_expire() {
+            return false;
+        }
+        obj.expire_at = NO_EXPIRE;
+        self.expires.remove(key);
+        true
+    }
+
+    /// Remove everything; returns how many keys there were.
+    pub fn clear(&mut self) -> usize {
+        let n = self.dict.len();
+        self.dict.clear();
+        self.expires.clear();
+        self.avg_ttl = 0;
+        self.expire_cursor = 0;
+        n
+    }
+
+    /// Exchange contents with another db, keeping ids and watchers in place (SWAPDB).
+    pub fn swap_contents(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.dict, &mut other.dict);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+        std::mem::swap(&mut self.expire_cursor, &mut other.expire_cursor);
+    }
+}

@@ -1,0 +1,190 @@
+//! What a key holds: `Object` (value + expiry + access clock) and `Value`, the typed payload with the
+//! encodings Redis reports in OBJECT ENCODING.
+//!
+//! Encodings follow Redis's rules so that `OBJECT ENCODING` matches for the same data: a string that is a
+//! canonical 64-bit integer is `int`, a short one (≤ 44 bytes) `embstr`, anything else or anything
+//! modified in place (APPEND, SETRANGE, SETBIT) `raw`.
+
+use crate::error::{CmdError, WRONGTYPE};
+use crate::numeric::{format_i64, parse_i64};
+
+/// Longest string Redis stores as `embstr` (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
+pub const EMBSTR_SIZE_LIMIT: usize = 44;
+
+/// A string value in one of Redis's three string encodings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StrValue {
+    /// A canonical integer kept as a number (`int`).
+    Int(i64),
+    /// A short immutable string (`embstr`).
+    Emb(Box<[u8]>),
+    /// A string that is or was modified in place (`raw`).
+    Raw(Vec<u8>),
+}
+
+impl StrValue {
+    /// Store bytes with the encoding Redis's tryObjectEncoding would choose.
+    pub fn from_bytes(b: &[u8]) -> Self {
+        if b.len() <= 20
+            && let Some(n) = parse_i64(b)
+        {
+            return StrValue::Int(n);
+        }
+        if b.len() <= EMBSTR_SIZE_LIMIT { StrValue::Emb(b.into()) } else { StrValue::Raw(b.to_vec()) }
+    }
+
+    /// Store bytes without trying the integer encoding (values built by string operations).
+    pub fn from_bytes_no_int(b: Vec<u8>) -> Self {
+        if b.len() <= EMBSTR_SIZE_LIMIT { StrValue::Emb(b.into_boxed_slice()) } else { StrValue::Raw(b) }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            StrValue::Int(_) => "int",
+            StrValue::Emb(_) => "embstr",
+            StrValue::Raw(_) => "raw",
+        }
+    }
+
+    /// The bytes, borrowing when they exist and rendering an integer into `scratch` otherwise.
+    pub fn as_bytes<'a>(&'a self, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+        match self {
+            StrValue::Int(n) => {
+                scratch.clear();
+                format_i64(scratch, *n);
+                scratch
+            }
+            StrValue::Emb(b) => b,
+            StrValue::Raw(v) => v,
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut s = Vec::new();
+        self.as_bytes(&mut s).to_vec()
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            StrValue::Int(n) => {
+                let mut s = Vec::with_capacity(20);
+                format_i64(&mut s, *n);
+                s.len()
+            }
+            StrValue::Emb(b) => b.len(),
+            StrValue::Raw(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A mutable byte vector, turning the value into `raw` as Redis's dbUnshareStringValue does.
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, StrValue::Raw(_)) {
+            let bytes = self.to_vec();
+            *self = StrValue::Raw(bytes);
+        }
+        match self {
+            StrValue::Raw(v) => v,
+            _ => unreachable!("converted to Raw above"),
+        }
+    }
+
+    /// The value as an integer, when it is one (INCR and friends).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            StrValue::Int(n) => Some(*n),
+            StrValue::Emb(b) => parse_i64(b),
+            StrValue::Raw(v) => parse_i64(v),
+        }
+    }
+
+    /// Heap bytes used beyond the object itself (for `used_memory` accounting).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            StrValue::Int(_) => 0,
+            StrValue::Emb(b) => b.len(),
+            StrValue::Raw(v) => v.capacity(),
+        }
+    }
+}
+
+/// The typed payload of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Str(StrValue),
+}
+
+impl Value {
+    /// The name TYPE replies.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+
+    /// The string inside, or WRONGTYPE.
+    pub fn as_str(&self) -> Result<&StrValue, CmdError> {
+        match self {
+            Value::Str(s) => Ok(s),
+            #[allow(unreachable_patterns)]
+            _ => Err(WRONGTYPE.into()),
+        }
+    }
+
+    pub fn as_str_mut(&mut self) -> Result<&mut StrValue, CmdError> {
+        match self {
+            Value::Str(s) => Ok(s),
+            #[allow(unreachable_patterns)]
+            _ => Err(WRONGTYPE.into()),
+        }
+    }
+}
+
+/// Marker for "no expiry" in `Object::expire_at`.
+pub const NO_EXPIRE: i64 = -1;
+
+/// A stored key's value with its metadata.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub value: Value,
+    /// Absolute expiry in unix milliseconds, or `NO_EXPIRE`.
+    pub expire_at: i64,
+    /// Last access in the server's LRU clock (seconds resolution), for OBJECT IDLETIME.
+    pub lru: u32,
+}
+
+impl Object {
+    pub fn new(value: Value, lru: u32) -> Self {
+        Object { value, expire_at: NO_EXPIRE, lru }
+    }
+
+    pub fn has_expire(&self) -> bool {
+        self.expire_at != NO_EXPIRE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_follow_redis() {
+        assert_eq!(StrValue::from_bytes(b"12345").encoding(), "int");
+        assert_eq!(StrValue::from_bytes(b"012").encoding(), "embstr");
+        assert_eq!(StrValue::from_bytes(&[b'a'; 44]).encoding(), "embstr");
+        assert_eq!(StrValue::from_bytes(&[b'a'; 45]).encoding(), "raw");
+        let mut v = StrValue::from_bytes(b"12");
+        v.make_raw().push(b'3');
+        assert_eq!(v, StrValue::Raw(b"123".to_vec()));
+        assert_eq!(v.as_i64(), Some(123));
+    }
+}

@@ -1,0 +1,29 @@
+//! ferrodis: a drop-in Redis 7.0 server. One mio reactor on one thread owns the keyspace, the clients
+//! and the timers; nothing is shared and nothing is locked.
+//!
+//! Map of the crate:
+//! - `server`: the `Server` (owner of everything), its event loop, dispatch, keyspace policy, cron,
+//!   shutdown.
+//! - `client`: one connection's buffers and state. `net`: listening sockets and socket options.
+//! - `resp`: request parsing and reply encoding (RESP2/RESP3).
+//! - `command`: the command table and one file per command family.
+//! - `db`: the keyspace storage (`Dict`, values and their encodings).
+//! - `config`: redis.conf parsing, CONFIG GET/SET/REWRITE. `log`: Redis's log line format.
+//! - `error`: every error text. `numeric`, `glob`, `digest`: Redis's number rules, pattern matching
+//!   and DEBUG DIGEST.
+
+pub mod client;
+pub mod command;
+pub mod config;
+pub mod db;
+pub mod digest;
+pub mod error;
+pub mod glob;
+pub mod log;
+pub mod net;
+pub mod numeric;
+pub mod resp;
+pub mod server;
+
+/// The Redis version ferrodis is compatible with, reported wherever Redis reports its own.
+pub const REDIS_VERSION: &str = "7.0.15";

@@ -1,0 +1,206 @@
+//! Command dispatch: the checks every command shares (lookup, arity, AUTH, MULTI queueing, pauses) in
+//! `process_command`, and `call`, which runs a handler, times it, counts it (commandstats, errorstats,
+//! slowlog) and feeds MONITOR. Handlers never repeat these checks.
+
+use crate::client::{Client, QueuedCommand, ReplyMode, flags as cflags};
+use crate::command::{Args, Command, Lookup, flags};
+use crate::error::{self, CmdError};
+use crate::server::{Server, SlowlogEntry, unix_us};
+
+impl Server {
+    /// Run one parsed command from a client, or queue it inside MULTI.
+    pub fn process_command(&mut self, c: &mut Client, args: &Args) {
+        let (cmd_id, is_exec_like) = match self.resolve(c, args) {
+            Ok(cmd) => (cmd.id, matches!(cmd.spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")),
+            Err(e) => {
+                if c.in_multi() {
+                    c.flags |= cflags::DIRTY_EXEC;
+                }
+                self.reply_error(c, &e);
+                return;
+            }
+        };
+        let spec = self.commands.commands[cmd_id].spec;
+        c.last_cmd = Some(cmd_id);
+
+        if !c.authenticated && !spec.has(flags::NO_AUTH) {
+            self.reject(c, cmd_id, &error::NOAUTH.into());
+            return;
+        }
+        if spec.has(flags::PROTECTED) && !self.debug_allowed(c) {
+            let e = CmdError::err(format!(
+                "{} command not allowed. If the {} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+                spec.name.to_ascii_uppercase(),
+                "enable-debug-command"
+            ));
+            self.reject(c, cmd_id, &e);
+            return;
+        }
+        if c.in_multi() && !is_exec_like {
+            if spec.has(flags::NO_MULTI) {
+                let e = CmdError::err("Command not allowed inside a transaction");
+                self.reject(c, cmd_id, &e);
+                return;
+            }
+            let (buf, ranges) = args.to_owned_parts();
+            c.multi.push(QueuedCommand { buf, ranges });
+            c.reply.simple(b"QUEUED");
+            return;
+        }
+        self.call(c, cmd_id, args);
+    }
+
+    /// Find the command for argv and check its arity.
+    fn resolve(&self, _c: &Client, args: &Args) -> Result<&Command, CmdError> {
+        let cmd = match self.commands.lookup(args) {
+            Lookup::Found(cmd) => cmd,
+            Lookup::Unknown => return Err(error::unknown_command(args.get(0), args.iter().skip(1))),
+            Lookup::UnknownSubcommand(parent) => {
+                return Err(error::unknown_subcommand(parent.spec.name, args.get(1)));
+            }
+        };
+        if !cmd.spec.arity_ok(args.len()) {
+            return Err(error::wrong_arity(&cmd.full_name));
+        }
+        Ok(cmd)
+    }
+
+    /// Refuse a known command before running it (counted as rejected, like Redis's rejectCommand).
+    fn reject(&mut self, c: &mut Client, cmd_id: usize, e: &CmdError) {
+        if c.in_multi() {
+            c.flags |= cflags::DIRTY_EXEC;
+        }
+        self.cmd_stats[cmd_id].rejected += 1;
+        self.reply_error(c, e);
+    }
+
+    /// Write an error reply and count it in errorstats.
+    pub fn reply_error(&mut self, c: &mut Client, e: &CmdError) {
+        self.stats.total_error_replies += 1;
+        *self.error_stats.entry(e.code().to_string()).or_insert(0) += 1;
+        match c.reply_mode {
+            ReplyMode::On => c.reply.error(e.text().as_bytes()),
+            ReplyMode::Off => {}
+            ReplyMode::SkipNext if self.current_client.is_none() => c.reply_mode = ReplyMode::On,
+            ReplyMode::SkipNext => {}
+        }
+    }
+
+    /// Run a command: the handler, then the bookkeeping Redis's call() does.
+    pub fn call(&mut self, c: &mut Client, cmd_id: usize, args: &Args) {
+        let spec = self.commands.commands[cmd_id].spec;
+        if !self.monitors.is_empty() && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
+            self.feed_monitors(c, args);
+        }
+        // CLIENT REPLY OFF/SKIP: whatever this command replies is cut off again afterwards.
+        let mode_before = c.reply_mode;
+        let saved_len = c.reply.buf.len();
+        let prev_current = self.current_client.replace((c.slot, c.id));
+        let start = unix_us();
+        let result = (spec.handler)(self, c, args);
+        let duration = unix_us().saturating_sub(start);
+        self.current_client = prev_current;
+        if self.current_client_dirty_cas {
+            self.current_client_dirty_cas = false;
+            if !c.watched.is_empty() {
+                c.flags |= cflags::DIRTY_CAS;
+            }
+        }
+        let stat = &mut self.cmd_stats[cmd_id];
+        stat.calls += 1;
+        stat.usec += duration;
+        if let Err(e) = result {
+            self.cmd_stats[cmd_id].failed += 1;
+            self.reply_error(c, &e);
+        }
+        match mode_before {
+            ReplyMode::SkipNext => {
+                c.reply.buf.truncate(saved_len);
+                if c.reply_mode == ReplyMode::SkipNext {
+                    c.reply_mode = ReplyMode::On;
+                }
+            }
+            ReplyMode::Off if c.reply_mode == ReplyMode::Off => c.reply.buf.truncate(saved_len),
+            _ => {}
+        }
+        self.stats.commands_processed += 1;
+        c.commands += 1;
+        if !spec.has(flags::SKIP_SLOWLOG) {
+            self.slowlog_push(c, args, duration);
+        }
+    }
+
+    fn slowlog_push(&mut self, c: &Client, args: &Args, duration_us: u64) {
+        let threshold = self.config.slowlog_log_slower_than();
+        if threshold < 0 || duration_us < threshold as u64 {
+            return;
+        }
+        // Like Redis: at most 32 arguments, each at most 128 bytes, with a note of what was cut.
+        let argc = args.len();
+        let shown = argc.min(32);
+        let mut stored = Vec::with_capacity(shown);
+        for (i, a) in args.iter().enumerate().take(shown) {
+            if shown != argc && i == shown - 1 {
+                stored.push(format!("... ({} more arguments)", argc - shown + 1).into_bytes());
+                break;
+            }
+            if a.len() > 128 {
+                let mut v = a[..128].to_vec();
+                v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+                stored.push(v);
+            } else {
+                stored.push(a.to_vec());
+            }
+        }
+        let entry = SlowlogEntry {
+            id: self.slowlog_next_id,
+            time: unix_us() / 1_000_000,
+            duration_us,
+            args: stored,
+            peer: c.addr.clone(),
+            name: c.name.clone().unwrap_or_default(),
+        };
+        self.slowlog_next_id += 1;
+        self.slowlog.push_front(entry);
+        let max = self.config.slowlog_max_len().max(0) as usize;
+        while self.slowlog.len() > max {
+            self.slowlog.pop_back();
+        }
+    }
+
+    /// Send a command to every MONITOR client, in Redis's line format.
+    fn feed_monitors(&mut self, c: &Client, args: &Args) {
+        let now = unix_us();
+        let mut line = format!("{}.{:06} [{} {}]", now / 1_000_000, now % 1_000_000, c.db, c.addr);
+        for a in args.iter() {
+            line.push_str(" \"");
+            line.push_str(&crate::command::introspection::repr_bytes(a));
+            line.push('"');
+        }
+        let monitors = self.monitors.clone();
+        for slot in monitors {
+            if slot == c.slot {
+                continue;
+            }
+            if let Some(Some(m)) = self.clients.get_mut(slot) {
+                m.reply.simple(line.as_bytes());
+                self.pending_writes_push(slot);
+            }
+        }
+    }
+
+    fn pending_writes_push(&mut self, slot: usize) {
+        self.queue_write(slot);
+    }
+
+    /// `enable-debug-command`: yes, no, or local (unix socket and loopback clients only).
+    fn debug_allowed(&self, c: &Client) -> bool {
+        match self.config.enable_debug_command() {
+            crate::config::ProtectedAction::Yes => true,
+            crate::config::ProtectedAction::No => false,
+            crate::config::ProtectedAction::Local => {
+                c.has(cflags::UNIX_SOCKET) || c.peer_ip.is_some_and(|p| crate::net::is_loopback(&p))
+            }
+        }
+    }
+}

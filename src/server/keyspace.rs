@@ -1,0 +1,307 @@
+//! Keyspace access with Redis's policies applied in one place: lazy expiry on lookup (delete on a
+//! master, hide on a replica), hit/miss counters, the access clock, WATCH invalidation on every
+//! modification, and the active-expire cycle run from the cron.
+//!
+//! Command handlers go through these methods rather than `Db` directly whenever a key is read or
+//! changed, so no command forgets to expire, invalidate WATCH or count.
+
+use crate::client::{Client, flags as cflags};
+use crate::db::{Object, Value, Watcher};
+use crate::error::{CmdError, WRONGTYPE};
+use crate::server::{Server, unix_ms};
+
+/// Keys sampled per database per active-expire loop (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
+const EXPIRE_KEYS_PER_LOOP: usize = 20;
+/// Share of CPU the slow cycle may use per cron tick, in percent.
+const EXPIRE_SLOW_TIME_PERC: u64 = 25;
+/// Keep looping over a db while more than this percent of sampled keys were expired.
+const EXPIRE_ACCEPTABLE_STALE: u64 = 10;
+
+impl Server {
+    /// True when this instance follows a master: expired keys are hidden, not deleted.
+    pub fn is_replica(&self) -> bool {
+        self.config.replicaof().is_some()
+    }
+
+    /// Delete `key` if its time has passed. Returns true when the key is (logically) expired.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        let when = self.dbs[db].expire_of(key);
+        if when < 0 || (when as u64) > unix_ms() {
+            return false;
+        }
+        if self.is_replica() {
+            return true;
+        }
+        self.delete_expired(db, key);
+        true
+    }
+
+    fn delete_expired(&mut self, db: usize, key: &[u8]) {
+        self.dbs[db].remove(key);
+        self.stats.expired_keys += 1;
+        self.notify_keyspace_event(crate::server::keyspace::EVENT_EXPIRED, "expired", key, db);
+        self.signal_modified_key(db, key);
+    }
+
+    /// Look a key up for reading: expires it if due, counts the hit or miss, refreshes its clock.
+    pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&mut Object> {
+        self.expire_if_needed(db, key);
+        let lru = self.lru_clock;
+        match self.dbs[db].get_mut(key) {
+            Some(o) => {
+                self.stats.keyspace_hits += 1;
+                o.lru = lru;
+                Some(o)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Look a key up for writing: expires it if due; no hit/miss counting.
+    pub fn lookup_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Object> {
+        self.expire_if_needed(db, key);
+        let lru = self.lru_clock;
+        let o = self.dbs[db].get_mut(key)?;
+        o.lru = lru;
+        Some(o)
+    }
+
+    /// Whether a live key exists, without touching counters or the clock (EXISTS-like checks).
+    pub fn key_exists(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_if_needed(db, key);
+        self.dbs[db].get(key).is_some()
+    }
+
+    /// Read a string value: None when missing, WRONGTYPE for another type.
+    pub fn read_string(&mut self, db: usize, key: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
+        match self.lookup_read(db, key) {
+            None => Ok(None),
+            Some(o) => match &o.value {
+                Value::Str(s) => Ok(Some(s.to_vec())),
+                #[allow(unreachable_patterns)]
+                _ => Err(WRONGTYPE.into()),
+            },
+        }
+    }
+
+    /// Store a value (overwriting, dropping any TTL unless `keep_ttl`) and signal the change.
+    pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
+        let lru = self.lru_clock;
+        self.dbs[db].set(key, value, keep_ttl, lru);
+        self.signal_modified_key(db, key);
+    }
+
+    /// Delete a key if present (after lazy expiry); signals the change. Returns whether it existed.
+    pub fn delete_key(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_if_needed(db, key);
+        if self.dbs[db].remove(key).is_some() {
+            self.signal_modified_key(db, key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether `key` has an expiry in the past (Redis's keyIsExpired), without deleting it.
+    pub fn key_is_expired(&self, db: usize, key: &[u8]) -> bool {
+        let when = self.dbs[db].expire_of(key);
+        when >= 0 && (when as u64) < unix_ms()
+    }
+
+    /// A key was modified: invalidate WATCHes on it (Redis's signalModifiedKey / touchWatchedKey).
+    pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        let d = &mut self.dbs[db];
+        if d.watched.is_empty() {
+            return;
+        }
+        let exists = d.dict.contains_key(key);
+        let Some(watchers) = d.watched.get_mut(key) else { return };
+        let mut dirty = Vec::new();
+        for w in watchers.iter_mut() {
+            if w.expired {
+                // Watched while already expired: its deletion is no logical change.
+                if !exists {
+                    w.expired = false;
+                    continue;
+                }
+                break;
+            }
+            dirty.push(w.client);
+        }
+        self.mark_dirty_cas(&dirty);
+    }
+
+    /// A whole db is about to be emptied (FLUSHDB/FLUSHALL) or swapped with `replaced_with` (SWAPDB):
+    /// invalidate the WATCHes whose key logically changes (Redis's touchAllWatchedKeysInDb).
+    pub fn touch_all_watched_in_db(&mut self, emptied: usize, replaced_with: Option<usize>) {
+        if self.dbs[emptied].watched.is_empty() {
+            return;
+        }
+        let facts: Vec<(Vec<u8>, bool, bool, bool)> = self.dbs[emptied]
+            .watched
+            .keys()
+            .map(|k| {
+                let in_emptied = self.dbs[emptied].dict.contains_key(k);
+                let in_replaced = replaced_with.is_some_and(|r| self.dbs[r].dict.contains_key(k));
+                let replaced_expired = replaced_with.is_some_and(|r| self.key_is_expired(r, k));
+                (k.to_vec(), in_emptied, in_replaced, replaced_expired)
+            })
+            .collect();
+        let mut dirty = Vec::new();
+        for (key, in_emptied, in_replaced, replaced_expired) in facts {
+            if !in_emptied && !in_replaced {
+                continue;
+            }
+            let Some(watchers) = self.dbs[emptied].watched.get_mut(key.as_slice()) else { continue };
+            for w in watchers.iter_mut() {
+                if w.expired {
+                    if !in_replaced {
+                        w.expired = false;
+                        continue;
+                    } else if replaced_expired {
+                        continue;
+                    }
+                } else if !in_emptied && replaced_expired {
+                    w.expired = true;
+                    continue;
+                }
+                dirty.push(w.client);
+            }
+        }
+        self.mark_dirty_cas(&dirty);
+    }
+
+    fn mark_dirty_cas(&mut self, ids: &[u64]) {
+        if ids.is_empty() {
+            return;
+        }
+        let current_id = self.current_client.map(|(_, id)| id);
+        for &id in ids {
+            if Some(id) == current_id {
+                self.current_client_dirty_cas = true;
+                continue;
+            }
+            for (_, slot) in self.clients.iter_mut() {
+                if let Some(c) = slot
+                    && c.id == id
+                {
+                    c.flags |= cflags::DIRTY_CAS;
+                }
+            }
+        }
+    }
+
+    /// WATCH `key` in `db` for client `c` (no-op when already watched).
+    pub fn watch_key(&mut self, c: &mut Client, db: usize, key: &[u8]) {
+        if c.watched.iter().any(|(d, k)| *d == db && k.as_slice() == key) {
+            return;
+        }
+        let expired = self.key_is_expired(db, key);
+        self.dbs[db].watched.entry(key.into()).or_default().push(Watcher { client: c.id, expired });
+        c.watched.push((db, key.to_vec()));
+    }
+
+    /// True when a key `c` watches has expired since it was watched (EXEC then fails).
+    pub fn watched_key_expired(&self, c: &Client) -> bool {
+        c.watched.iter().any(|(db, key)| {
+            let was_expired = self.dbs[*db]
+                .watched
+                .get(key.as_slice())
+                .and_then(|ws| ws.iter().find(|w| w.client == c.id))
+                .is_some_and(|w| w.expired);
+            !was_expired && self.key_is_expired(*db, key)
+        })
+    }
+
+    /// Forget every key `c` WATCHes.
+    pub fn unwatch_all(&mut self, c: &mut Client) {
+        for (db, key) in c.watched.drain(..) {
+            if let Some(db) = self.dbs.get_mut(db)
+                && let Some(ws) = db.watched.get_mut(key.as_slice())
+            {
+                ws.retain(|w| w.client != c.id);
+                if ws.is_empty() {
+                    db.watched.remove(key.as_slice());
+                }
+            }
+        }
+    }
+
+    /// Keyspace notification hook (issue: pub/sub). Kept as the one place every command reports to.
+    pub fn notify_keyspace_event(&mut self, _class: u32, _event: &str, _key: &[u8], _db: usize) {}
+
+    /// Redis's slow active-expire cycle: sample keys with a TTL in each db, delete the expired ones,
+    /// keep going on a db while many were stale, and stop at the time budget.
+    pub fn active_expire_cycle(&mut self) {
+        if !self.active_expire_enabled || self.is_replica() {
+            return;
+        }
+        let effort = self.config.active_expire_effort().clamp(1, 10) as u64 - 1;
+        let per_loop = EXPIRE_KEYS_PER_LOOP + EXPIRE_KEYS_PER_LOOP / 4 * effort as usize;
+        let acceptable_stale = EXPIRE_ACCEPTABLE_STALE.saturating_sub(effort);
+        let budget_us = (EXPIRE_SLOW_TIME_PERC + 2 * effort) * 1_000_000 / self.hz.max(1) as u64 / 100;
+        let start = crate::server::unix_us();
+        let mut sampled_total = 0u64;
+        let mut expired_total = 0u64;
+        for db in 0..self.dbs.len() {
+            loop {
+                if self.dbs[db].expires.is_empty() {
+                    break;
+                }
+                let now = unix_ms() as i64;
+                let mut due = Vec::new();
+                let mut sampled = 0usize;
+                let mut ttl_sum = 0i64;
+                let mut ttl_n = 0i64;
+                let mut cursor = self.dbs[db].expire_cursor;
+                let mut buckets = 0;
+                while sampled < per_loop && buckets < per_loop * 20 {
+                    let d = &self.dbs[db];
+                    cursor = d.expires.scan(cursor, |k, _| {
+                        sampled += 1;
+                        let when = d.expire_of(k);
+                        if when >= 0 && when <= now {
+                            due.push(k.to_vec());
+                        } else if when > now {
+                            ttl_sum += when - now;
+                            ttl_n += 1;
+                        }
+                    });
+                    buckets += 1;
+                    if cursor == 0 {
+                        break;
+                    }
+                }
+                self.dbs[db].expire_cursor = cursor;
+                let expired = due.len();
+                for k in due {
+                    self.delete_expired(db, &k);
+                }
+                if ttl_n > 0 {
+                    let avg = ttl_sum / ttl_n;
+                    let prev = self.dbs[db].avg_ttl;
+                    self.dbs[db].avg_ttl = if prev == 0 { avg } else { (prev / 50) * 49 + avg / 50 };
+                }
+                sampled_total += sampled as u64;
+                expired_total += expired as u64;
+                if crate::server::unix_us() - start > budget_us {
+                    self.stats.expired_time_cap_reached += 1;
+                    break;
+                }
+                if sampled == 0 || (expired as u64) * 100 / (sampled as u64) <= acceptable_stale {
+                    break;
+                }
+            }
+        }
+        let stale = if sampled_total == 0 { 0.0 } else { expired_total as f64 / sampled_total as f64 };
+        self.stats.expired_stale_perc = stale * 0.05 + self.stats.expired_stale_perc * 0.95;
+    }
+}
+
+/// Keyspace-event classes (Redis's NOTIFY_* bits).
+pub const EVENT_GENERIC: u32 = 1 << 2;
+pub const EVENT_STRING: u32 = 1 << 3;
+pub const EVENT_EXPIRED: u32 = 1 << 8;

@@ -1,0 +1,661 @@
+//! `Server`: the one owner of everything (keyspace, clients, config, stats) and the event loop that
+//! drives it: one `mio::Poll`, one thread, no locks.
+//!
+//! The loop waits for socket readiness or the next cron tick, reads and runs every complete command a
+//! client sent, and flushes replies before the next wait (`before_sleep`). Nothing here may block: a
+//! slow client is left with pending output and WRITABLE interest, never waited for.
+
+pub mod cron;
+pub mod dispatch;
+pub mod keyspace;
+pub mod shutdown;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use crate::client::{Client, Stream, flags as cflags};
+use crate::command::CommandTable;
+use crate::config::Config;
+use crate::db::Db;
+use crate::net::{self, Listener};
+use crate::resp::parse::{ArgSource, ParseLimits, Parsed};
+
+/// Tokens at the top of the range belong to listeners; client tokens are slab slots.
+const LISTENER_TOKEN_BASE: usize = usize::MAX - 64;
+/// Bytes read per `read` call.
+const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read from one client per event before others get a turn.
+const READ_BUDGET: usize = 1024 * 1024;
+
+/// Server-wide counters reported by INFO stats.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub commands_processed: u64,
+    pub rejected_connections: u64,
+    pub expired_keys: u64,
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached: u64,
+    pub evicted_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub total_error_replies: u64,
+    pub unexpected_error_replies: u64,
+    pub client_qbuf_limit_disconnections: u64,
+    pub client_outbuf_limit_disconnections: u64,
+    pub total_reads_processed: u64,
+    pub total_writes_processed: u64,
+    pub io_threaded_reads: u64,
+}
+
+/// Per-command counters (INFO commandstats).
+#[derive(Debug, Default, Clone)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Samples of a counter taken every 100 ms for instantaneous rates.
+#[derive(Debug, Default)]
+pub struct RateSamples {
+    samples: [u64; 16],
+    idx: usize,
+    last_value: u64,
+    last_ms: u64,
+}
+
+impl RateSamples {
+    pub fn track(&mut self, value: u64, now_ms: u64) {
+        let dt = now_ms.saturating_sub(self.last_ms);
+        if self.last_ms != 0 && dt > 0 {
+            let per_sec = (value.saturating_sub(self.last_value)) * 1000 / dt;
+            self.samples[self.idx] = per_sec;
+            self.idx = (self.idx + 1) % self.samples.len();
+        }
+        self.last_value = value;
+        self.last_ms = now_ms;
+    }
+
+    pub fn rate(&self) -> u64 {
+        self.samples.iter().sum::<u64>() / self.samples.len() as u64
+    }
+}
+
+/// A slow command record (SLOWLOG GET).
+pub struct SlowlogEntry {
+    pub id: u64,
+    pub time: u64,
+    pub duration_us: u64,
+    pub args: Vec<Vec<u8>>,
+    pub peer: String,
+    pub name: Vec<u8>,
+}
+
+/// CLIENT PAUSE state.
+#[derive(Debug, Clone, Copy)]
+pub struct Pause {
+    pub until_ms: u64,
+    /// Only writes are paused (CLIENT PAUSE ... WRITE).
+    pub write_only: bool,
+}
+
+pub struct Server {
+    pub config: Config,
+    pub commands: CommandTable,
+    pub dbs: Vec<Db>,
+    /// Clients by slot; `None` while that client is running a command (it is lent to the handler).
+    pub clients: Slab<Option<Client>>,
+    pub poll: Poll,
+    listeners: Vec<Listener>,
+    pub stats: Stats,
+    pub cmd_stats: Vec<CmdStat>,
+    pub error_stats: BTreeMap<String, u64>,
+    pub ops_rate: RateSamples,
+    pub net_in_rate: RateSamples,
+    pub net_out_rate: RateSamples,
+    /// Changes since the last save.
+    pub dirty: u64,
+    pub next_client_id: u64,
+    pub started: Instant,
+    pub start_unix: u64,
+    pub lastsave: u64,
+    pub run_id: String,
+    pub hz: u32,
+    pub cronloops: u64,
+    pub lru_clock: u32,
+    pub active_expire_enabled: bool,
+    pub slowlog: std::collections::VecDeque<SlowlogEntry>,
+    pub slowlog_next_id: u64,
+    /// Slots of MONITOR clients.
+    pub monitors: Vec<usize>,
+    pub pause: Option<Pause>,
+    /// Set by signal handlers and SHUTDOWN; acted on in the cron / before sleeping.
+    pub shutdown_asap: bool,
+    /// Clients with output waiting, flushed before the next poll.
+    pending_writes: Vec<usize>,
+    /// Clients that still have unread input after their read budget ran out.
+    pending_reads: Vec<usize>,
+    /// The client currently running a command (not in the slab), and whether a write it made
+    /// touched one of its own WATCHed keys.
+    pub current_client: Option<(usize, u64)>,
+    pub current_client_dirty_cas: bool,
+    rng_state: u64,
+    pub exit_code: Option<i32>,
+    /// Highest `used_memory` seen by INFO (interior mutability: INFO only reads the server).
+    pub memory_peak: std::cell::Cell<u64>,
+    /// `used_memory` once the server was initialised (INFO used_memory_startup).
+    pub startup_memory: u64,
+    /// Replication id (40 hex chars), reported by INFO until replication takes it over.
+    pub replid: String,
+    pub config_file: Option<String>,
+    pub executable: String,
+}
+
+impl Server {
+    /// Build the server from a loaded config; sockets are opened by `listen`.
+    pub fn new(config: Config, executable: String) -> io::Result<Self> {
+        let databases = config.databases().max(1);
+        let commands = CommandTable::build();
+        let cmd_stats = vec![CmdStat::default(); commands.commands.len()];
+        let now = unix_ms();
+        let mut seed = now ^ (std::process::id() as u64).rotate_left(32);
+        if let Ok(bytes) = std::fs::read("/proc/sys/kernel/random/uuid") {
+            for b in bytes {
+                seed = seed.wrapping_mul(0x100000001b3).wrapping_add(b as u64);
+            }
+        }
+        let mut server = Server {
+            hz: config.hz(),
+            config_file: config.config_file().map(str::to_string),
+            config,
+            commands,
+            dbs: (0..databases).map(Db::new).collect(),
+            clients: Slab::new(),
+            poll: Poll::new()?,
+            listeners: Vec::new(),
+            stats: Stats::default(),
+            cmd_stats,
+            error_stats: BTreeMap::new(),
+            ops_rate: RateSamples::default(),
+            net_in_rate: RateSamples::default(),
+            net_out_rate: RateSamples::default(),
+            dirty: 0,
+            next_client_id: 1,
+            started: Instant::now(),
+            start_unix: now / 1000,
+            lastsave: now / 1000,
+            run_id: String::new(),
+            cronloops: 0,
+            lru_clock: lru_clock_now(),
+            active_expire_enabled: true,
+            slowlog: Default::default(),
+            slowlog_next_id: 0,
+            monitors: Vec::new(),
+            pause: None,
+            shutdown_asap: false,
+            pending_writes: Vec::new(),
+            pending_reads: Vec::new(),
+            current_client: None,
+            current_client_dirty_cas: false,
+            rng_state: seed | 1,
+            exit_code: None,
+            memory_peak: std::cell::Cell::new(0),
+            startup_memory: 0,
+            replid: String::new(),
+            executable,
+        };
+        server.run_id = server.random_hex(40);
+        server.replid = server.random_hex(40);
+        server.startup_memory = crate::command::info::used_memory();
+        Ok(server)
+    }
+
+    /// A fast non-cryptographic random number (RANDOMKEY, sampling, run ids).
+    pub fn random(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.rng_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng_state = x;
+        x.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+
+    pub fn random_hex(&mut self, len: usize) -> String {
+        const HEX: &[u8] = b"0123456789abcdef";
+        (0..len).map(|_| HEX[(self.random() % 16) as usize] as char).collect()
+    }
+
+    /// Open every configured listener. Errors carry Redis's wording for the log.
+    pub fn listen(&mut self) -> Result<(), String> {
+        let mut listeners = net::listen_all(self.config.bind(), self.config.port(), self.config.tcp_backlog())?;
+        if let Some(path) = self.config.unixsocket() {
+            listeners.push(net::listen_unix(path, self.config.unixsocketperm())?);
+        }
+        if listeners.is_empty() {
+            return Err("Configured to not listen anywhere, exiting.".to_string());
+        }
+        for (i, l) in listeners.iter_mut().enumerate() {
+            let token = Token(LISTENER_TOKEN_BASE + i);
+            let res = match l {
+                Listener::Tcp(t) => self.poll.registry().register(t, token, Interest::READABLE),
+                Listener::Unix(u, _) => self.poll.registry().register(u, token, Interest::READABLE),
+            };
+            res.map_err(|e| format!("Failed registering listener: {e}"))?;
+        }
+        self.listeners = listeners;
+        Ok(())
+    }
+
+    /// Close the listeners and open them again from the current config (CONFIG SET port/bind).
+    pub fn relisten(&mut self) -> Result<(), String> {
+        for l in self.listeners.drain(..) {
+            if let Listener::Unix(_, path) = &l {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        self.listen()
+    }
+
+    pub fn unix_socket_path(&self) -> Option<&str> {
+        self.listeners.iter().find_map(|l| match l {
+            Listener::Unix(_, p) => Some(p.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Run until shutdown. Returns the process exit code.
+    pub fn run(&mut self) -> i32 {
+        let mut events = Events::with_capacity(1024);
+        let cron_period = |hz: u32| Duration::from_millis(1000 / hz.clamp(1, 500) as u64);
+        let mut next_cron = Instant::now() + cron_period(self.hz);
+        loop {
+            self.before_sleep();
+            if let Some(code) = self.exit_code {
+                return code;
+            }
+            let now = Instant::now();
+            let timeout =
+                if !self.pending_reads.is_empty() { Duration::ZERO } else { next_cron.saturating_duration_since(now) };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                log::warn!("poll failed: {e}");
+            }
+            if shutdown::signal_received() {
+                self.shutdown_asap = true;
+            }
+            for event in events.iter() {
+                let token = event.token().0;
+                if token >= LISTENER_TOKEN_BASE {
+                    self.accept(token - LISTENER_TOKEN_BASE);
+                    continue;
+                }
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    self.read_from_client(token);
+                }
+                if event.is_writable() {
+                    self.write_to_client(token);
+                }
+            }
+            for slot in std::mem::take(&mut self.pending_reads) {
+                self.read_from_client(slot);
+            }
+            if Instant::now() >= next_cron {
+                self.cron();
+                next_cron = Instant::now() + cron_period(self.hz);
+            }
+        }
+    }
+
+    fn accept(&mut self, idx: usize) {
+        loop {
+            let accepted = match self.listeners.get(idx) {
+                Some(Listener::Tcp(l)) => match l.accept() {
+                    Ok((s, peer)) => {
+                        net::tune_client_socket(&s, self.config.tcp_keepalive());
+                        let laddr = s.local_addr().map(|a| net::format_addr(&a)).unwrap_or_default();
+                        (Stream::Tcp(s), net::format_addr(&peer), laddr, Some(peer))
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) => {
+                        log::debug!("Accepting client connection: {e}");
+                        return;
+                    }
+                },
+                Some(Listener::Unix(l, path)) => match l.accept() {
+                    Ok((s, _)) => (Stream::Unix(s), format!("{path}:0"), format!("{path}:0"), None),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) => {
+                        log::debug!("Accepting client connection: {e}");
+                        return;
+                    }
+                },
+                None => return,
+            };
+            self.register_client(accepted.0, accepted.1, accepted.2, accepted.3);
+        }
+    }
+
+    fn register_client(&mut self, mut stream: Stream, addr: String, laddr: String, peer: Option<std::net::SocketAddr>) {
+        let is_unix = peer.is_none();
+        // Redis refuses with a plain error line, written straight to the socket, and closes.
+        let refuse = |stream: &mut Stream, text: &str| {
+            let _ = stream.write(format!("-{text}\r\n").as_bytes());
+        };
+        if self.clients.len() >= self.config.maxclients() as usize {
+            refuse(&mut stream, "ERR max number of clients reached");
+            self.stats.rejected_connections += 1;
+            return;
+        }
+        if self.config.protected_mode()
+            && self.config.requirepass().is_none()
+            && !is_unix
+            && !peer.is_some_and(|p| net::is_loopback(&p))
+        {
+            refuse(&mut stream, crate::error::DENIED);
+            self.stats.rejected_connections += 1;
+            return;
+        }
+        let entry = self.clients.vacant_entry();
+        let slot = entry.key();
+        let token = Token(slot);
+        if let Err(e) = self.poll.registry().register(stream.source(), token, Interest::READABLE) {
+            log::warn!("Error registering fd event for the new client: {e}");
+            return;
+        }
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let mut c = Client::new(id, slot, stream, addr, laddr, unix_ms());
+        c.peer_ip = peer;
+        if is_unix {
+            c.flags |= cflags::UNIX_SOCKET;
+        }
+        c.authenticated = self.config.requirepass().is_none();
+        entry.insert(Some(c));
+        self.stats.connections_received += 1;
+    }
+
+    /// Read what the socket has (up to a budget) and run every complete command.
+    fn read_from_client(&mut self, slot: usize) {
+        let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { return };
+        let mut budget = READ_BUDGET;
+        let mut closed = false;
+        loop {
+            if c.has(cflags::CLOSE_AFTER_REPLY | cflags::CLOSE_ASAP) {
+                break;
+            }
+            if budget == 0 {
+                self.pending_reads.push(slot);
+                break;
+            }
+            let start = c.qbuf.len();
+            c.qbuf.reserve(READ_CHUNK);
+            c.qbuf.resize(start + READ_CHUNK, 0);
+            let res = c.stream.read(&mut c.qbuf[start..]);
+            match res {
+                Ok(0) => {
+                    c.qbuf.truncate(start);
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    c.qbuf.truncate(start + n);
+                    c.net_in += n as u64;
+                    self.stats.net_input_bytes += n as u64;
+                    self.stats.total_reads_processed += 1;
+                    budget = budget.saturating_sub(n);
+                    c.last_interaction_ms = unix_ms();
+                    let unparsed = c.qbuf.len() - c.qpos;
+                    c.qbuf_peak = c.qbuf_peak.max(unparsed);
+                    if unparsed > self.config.client_query_buffer_limit() as usize {
+                        log::warn!(
+                            "Closing client that reached max query buffer length: {} (qbuf initial bytes: {:?})",
+                            self.client_info_line(&c),
+                            String::from_utf8_lossy(&c.qbuf[c.qpos..(c.qpos + 64).min(c.qbuf.len())])
+                        );
+                        self.stats.client_qbuf_limit_disconnections += 1;
+                        closed = true;
+                        break;
+                    }
+                    self.process_input(&mut c);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    c.qbuf.truncate(start);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    c.qbuf.truncate(start);
+                }
+                Err(e) => {
+                    c.qbuf.truncate(start);
+                    log::debug!("Reading from client: {e}");
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        if closed || c.has(cflags::CLOSE_ASAP) {
+            self.free_client(c);
+            return;
+        }
+        if c.pending_output() > 0 || c.has(cflags::CLOSE_AFTER_REPLY) {
+            self.pending_writes.push(slot);
+        }
+        if let Some(entry) = self.clients.get_mut(slot) {
+            *entry = Some(c);
+        }
+    }
+
+    /// Parse and run every complete command in the client's query buffer.
+    pub fn process_input(&mut self, c: &mut Client) {
+        loop {
+            if c.has(cflags::CLOSE_AFTER_REPLY | cflags::CLOSE_ASAP) {
+                break;
+            }
+            if self.is_paused_for(c) {
+                break;
+            }
+            let limits = ParseLimits { max_bulk_len: self.config.proto_max_bulk_len(), authenticated: c.authenticated };
+            match c.parser.parse(&c.qbuf, c.qpos, limits) {
+                Parsed::Incomplete => break,
+                Parsed::Empty { end } => {
+                    c.qpos = end;
+                    c.parser.reset();
+                }
+                Parsed::Error(msg) => {
+                    log::debug!("Protocol error ({msg}) from client: {}", self.client_info_line(c));
+                    c.reply.error(format!("ERR Protocol error: {msg}").as_bytes());
+                    c.flags |= cflags::CLOSE_AFTER_REPLY;
+                    c.qpos = c.qbuf.len();
+                    c.parser.reset();
+                    break;
+                }
+                Parsed::Command { source, end } => {
+                    if self.held_by_write_pause(c, source) {
+                        // Leave the command in the buffer; it runs when the pause ends.
+                        c.parser.reset();
+                        break;
+                    }
+                    let ranges = std::mem::take(&mut c.parser.argv);
+                    let buf = match source {
+                        ArgSource::Query => std::mem::take(&mut c.qbuf),
+                        ArgSource::Inline => std::mem::take(&mut c.parser.inline_buf),
+                    };
+                    self.process_command(c, &crate::command::Args::new(&buf, &ranges));
+                    match source {
+                        ArgSource::Query => c.qbuf = buf,
+                        ArgSource::Inline => c.parser.inline_buf = buf,
+                    }
+                    let mut ranges = ranges;
+                    ranges.clear();
+                    c.parser.argv = ranges;
+                    c.qpos = end;
+                    c.parser.reset();
+                }
+            }
+        }
+        c.compact_query();
+    }
+
+    fn write_to_client(&mut self, slot: usize) {
+        let Some(Some(c)) = self.clients.get_mut(slot) else { return };
+        let before = c.net_out;
+        let res = c.flush();
+        let written = c.net_out - before;
+        self.stats.net_output_bytes += written;
+        self.stats.total_writes_processed += 1;
+        let done = c.pending_output() == 0;
+        let close = res.is_err() || (done && c.has(cflags::CLOSE_AFTER_REPLY)) || c.has(cflags::CLOSE_ASAP);
+        if close {
+            if let Some(Some(c)) = self.clients.get_mut(slot).map(Option::take) {
+                self.free_client(c);
+            }
+            return;
+        }
+        let Some(Some(c)) = self.clients.get_mut(slot) else { return };
+        let want_writable = !done;
+        if want_writable != c.writable_armed {
+            let interest = if want_writable { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            let _ = self.poll.registry().reregister(c.stream.source(), Token(slot), interest);
+            c.writable_armed = want_writable;
+        }
+    }
+
+    /// Flush replies produced in this iteration and act on pending shutdown.
+    fn before_sleep(&mut self) {
+        let pending = std::mem::take(&mut self.pending_writes);
+        for slot in pending {
+            self.write_to_client(slot);
+        }
+        if self.shutdown_asap && self.exit_code.is_none() {
+            self.shutdown_asap = false;
+            if self.prepare_for_shutdown(shutdown::ShutdownFlags::default()).is_ok() {
+                self.exit_code = Some(0);
+            }
+        }
+    }
+
+    /// Queue a client (not the one running a command) for a flush before the next poll.
+    pub fn queue_write(&mut self, slot: usize) {
+        self.pending_writes.push(slot);
+    }
+
+    /// Close a client and release everything it holds.
+    pub fn free_client(&mut self, mut c: Client) {
+        let _ = self.poll.registry().deregister(c.stream.source());
+        self.unwatch_all(&mut c);
+        self.monitors.retain(|&s| s != c.slot);
+        if self.clients.contains(c.slot) {
+            self.clients.remove(c.slot);
+        }
+    }
+
+    /// Close the client in `slot` (not the current one) right away.
+    pub fn kill_client_slot(&mut self, slot: usize) {
+        if let Some(Some(c)) = self.clients.get_mut(slot).map(Option::take) {
+            self.free_client(c);
+        }
+    }
+
+    /// Whether CLIENT PAUSE holds this client's next command back.
+    fn is_paused_for(&mut self, _c: &Client) -> bool {
+        let Some(p) = self.pause else { return false };
+        if unix_ms() >= p.until_ms {
+            self.pause = None;
+            return false;
+        }
+        // WRITE pauses are decided per command in dispatch; ALL pauses stop all input here.
+        !p.write_only
+    }
+
+    /// Whether the parsed command must wait for a CLIENT PAUSE WRITE to end.
+    fn held_by_write_pause(&mut self, c: &Client, source: ArgSource) -> bool {
+        if !self.pause.is_some_and(|p| p.write_only) || !self.is_paused_write_now() {
+            return false;
+        }
+        let buf: &[u8] = match source {
+            ArgSource::Query => &c.qbuf,
+            ArgSource::Inline => &c.parser.inline_buf,
+        };
+        let args = crate::command::Args::new(buf, &c.parser.argv);
+        use crate::command::flags::{MAY_REPLICATE, WRITE};
+        match self.commands.lookup(&args) {
+            crate::command::Lookup::Found(cmd) => {
+                cmd.spec.has(WRITE | MAY_REPLICATE)
+                    || (cmd.spec.name == "exec" && c.multi.iter().any(|q| self.queued_is_write(q)))
+            }
+            _ => false,
+        }
+    }
+
+    fn queued_is_write(&self, q: &crate::client::QueuedCommand) -> bool {
+        let args = crate::command::Args::new(&q.buf, &q.ranges);
+        matches!(self.commands.lookup(&args), crate::command::Lookup::Found(cmd) if cmd.spec.has(crate::command::flags::WRITE))
+    }
+
+    fn is_paused_write_now(&mut self) -> bool {
+        match self.pause {
+            Some(p) if unix_ms() < p.until_ms => true,
+            Some(_) => {
+                self.pause = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Give every client held back by an ended pause a chance to run its queued input.
+    pub fn resume_paused_clients(&mut self) {
+        let slots: Vec<usize> = self.clients.iter().map(|(s, _)| s).collect();
+        for slot in slots {
+            let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
+            if c.qpos < c.qbuf.len() {
+                self.process_input(&mut c);
+                if c.pending_output() > 0 {
+                    self.pending_writes.push(slot);
+                }
+            }
+            if let Some(e) = self.clients.get_mut(slot) {
+                *e = Some(c);
+            }
+        }
+    }
+
+    /// One line of CLIENT LIST for `c`.
+    pub fn client_info_line(&self, c: &Client) -> String {
+        crate::command::client_cmd::client_info(self, c)
+    }
+
+    /// Number of connected clients, including the one running a command.
+    pub fn connected_clients(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// The LRU clock in seconds, as Redis keeps it (24 bits).
+    pub fn update_lru_clock(&mut self) {
+        self.lru_clock = lru_clock_now();
+    }
+}
+
+/// Unix time in milliseconds.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Unix time in microseconds.
+pub fn unix_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+fn lru_clock_now() -> u32 {
+    ((unix_ms() / 1000) & ((1 << 24) - 1)) as u32
+}

@@ -1,0 +1,169 @@
+//! Process lifecycle: SIGTERM/SIGINT handling, the pid file, daemonizing, and the orderly shutdown that
+//! SHUTDOWN and signals share (Redis's prepareForShutdown).
+//!
+//! The signal handler only sets an atomic flag and writes one log line with async-signal-safe calls;
+//! the loop notices the flag and shuts down from normal context.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use crate::server::Server;
+
+static SIGNALED: AtomicBool = AtomicBool::new(false);
+static SIGNAL_NO: AtomicI32 = AtomicI32::new(0);
+
+/// Options of SHUTDOWN.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ShutdownFlags {
+    pub nosave: bool,
+    pub save: bool,
+    pub now: bool,
+    pub force: bool,
+}
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    let already = SIGNALED.swap(true, Ordering::SeqCst);
+    SIGNAL_NO.store(sig, Ordering::SeqCst);
+    if already && sig == libc::SIGINT {
+        // A second Ctrl-C while shutting down: leave at once, as Redis does.
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(1) };
+    }
+    let msg: &[u8] = if sig == libc::SIGINT {
+        b"Received SIGINT scheduling shutdown...\n"
+    } else {
+        b"Received SIGTERM scheduling shutdown...\n"
+    };
+    // Redis prefixes handler lines with `<pid>:signal-handler (<unixtime>) `; getpid/time/write are
+    // async-signal-safe, formatting is done by hand into a stack buffer.
+    let mut buf = [0u8; 160];
+    let mut n = 0;
+    let mut put = |bytes: &[u8], n: &mut usize| {
+        for &b in bytes {
+            if *n < buf.len() {
+                buf[*n] = b;
+                *n += 1;
+            }
+        }
+    };
+    // SAFETY: getpid and time have no preconditions and are async-signal-safe.
+    let (pid, now) = unsafe { (libc::getpid() as u64, libc::time(std::ptr::null_mut()) as u64) };
+    let (d, len) = digits(pid);
+    put(&d[..len], &mut n);
+    put(b":signal-handler (", &mut n);
+    let (d, len) = digits(now);
+    put(&d[..len], &mut n);
+    put(b") ", &mut n);
+    put(msg, &mut n);
+    // SAFETY: writing a stack buffer to stdout; errors are ignored on purpose.
+    unsafe { libc::write(log_fd(), buf.as_ptr() as *const libc::c_void, n) };
+}
+
+static LOG_FD: AtomicI32 = AtomicI32::new(1);
+
+fn log_fd() -> libc::c_int {
+    LOG_FD.load(Ordering::Relaxed)
+}
+
+/// Where the signal handler writes its line (the log file's fd, or stdout).
+pub fn set_signal_log_fd(fd: i32) {
+    LOG_FD.store(fd, Ordering::Relaxed);
+}
+
+/// Decimal digits of `v` and how many there are, without allocating (signal context).
+fn digits(mut v: u64) -> ([u8; 20], usize) {
+    let mut out = [0u8; 20];
+    let mut tmp = [0u8; 20];
+    let mut i = 0;
+    loop {
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        i += 1;
+        if v == 0 {
+            break;
+        }
+    }
+    for j in 0..i {
+        out[j] = tmp[i - 1 - j];
+    }
+    (out, i)
+}
+
+/// Install SIGTERM/SIGINT handlers and ignore SIGPIPE (a closed peer is an I/O error, not a death).
+pub fn install_signal_handlers() {
+    // SAFETY: installing handlers with a zeroed sigaction whose handler is an extern "C" fn.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        sa.sa_flags = 0;
+        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// True once a shutdown signal arrived.
+pub fn signal_received() -> bool {
+    SIGNALED.load(Ordering::SeqCst)
+}
+
+/// Write our pid to `path` (best effort, as Redis).
+pub fn write_pidfile(path: &str) {
+    if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+        log::warn!("Failed to write PID file: {e}");
+    }
+}
+
+/// Detach from the terminal (`daemonize yes`): fork, setsid, stdio to /dev/null.
+pub fn daemonize() {
+    // SAFETY: called at startup before any other thread exists; fork/setsid/dup2 on our own process.
+    unsafe {
+        match libc::fork() {
+            -1 => return,
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        libc::setsid();
+        let devnull = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if devnull >= 0 {
+            libc::dup2(devnull, 0);
+            libc::dup2(devnull, 1);
+            libc::dup2(devnull, 2);
+            if devnull > 2 {
+                libc::close(devnull);
+            }
+        }
+    }
+}
+
+impl Server {
+    /// Everything that must happen before exiting: log, remove pid and socket files. Returns Err with
+    /// the reason when the shutdown cannot proceed (then the server keeps running).
+    pub fn prepare_for_shutdown(&mut self, flags: ShutdownFlags) -> Result<(), String> {
+        let _ = flags;
+        log::warn!("User requested shutdown...");
+        if let Some(pidfile) = self.config.pidfile()
+            && !pidfile.is_empty()
+        {
+            log::info!("Removing the pid file.");
+            let _ = std::fs::remove_file(pidfile);
+        }
+        if let Some(path) = self.unix_socket_path() {
+            log::info!("Removing the unix socket file.");
+            let _ = std::fs::remove_file(path);
+        }
+        log::warn!("Redis is now ready to exit, bye bye...");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn digits_left_aligned() {
+        let (d, n) = super::digits(1234);
+        assert_eq!(&d[..n], b"1234");
+        let (d, n) = super::digits(0);
+        assert_eq!(&d[..n], b"0");
+    }
+}
