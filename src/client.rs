@@ -118,6 +118,8 @@ pub struct Client {
     pub qbuf_peak: usize,
     /// Commands processed on this connection.
     pub commands: u64,
+    /// Unix seconds since the output buffer has been over its soft limit (0 = not over).
+    pub obuf_soft_since: u64,
 }
 
 impl Client {
@@ -151,6 +153,7 @@ impl Client {
             net_out: 0,
             qbuf_peak: 0,
             commands: 0,
+            obuf_soft_since: 0,
         }
     }
 
@@ -160,6 +163,12 @@ impl Client {
 
     pub fn in_multi(&self) -> bool {
         self.has(flags::MULTI)
+    }
+
+    /// Output that counts against `client-output-buffer-limit`: Redis keeps the first 16 KiB of replies
+    /// in a static per-client buffer and only counts what overflows it.
+    pub fn output_buffer_usage(&self) -> u64 {
+        self.pending_output().saturating_sub(16 * 1024) as u64
     }
 
     /// Bytes of reply still waiting to be written.

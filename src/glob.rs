@@ -18,6 +18,9 @@
 //! - `nocase` folds ASCII letters only (Redis never sets `LC_CTYPE`), and an
 //!   escaped byte inside brackets is always compared case-sensitively.
 
+/// Redis's protection against abusive patterns: deeper star nesting never matches.
+const MAX_NESTING: usize = 1000;
+
 /// How one pass over the pattern ended. A pass corresponds to one invocation
 /// of Redis's recursive matcher, minus the recursion at `*`.
 enum Pass {
@@ -45,10 +48,16 @@ pub fn string_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
     // a loop equivalent to the recursion.
     let mut backtrack: Option<(usize, usize)> = None;
     let mut pass = match_pass(pattern, 0, string, 0, nocase);
+    // Redis gives up (no match) once its recursion is more than 1000 stars deep.
+    let mut nesting = 0;
     loop {
         match pass {
             Pass::Matched => return true,
             Pass::Star { rest, from } => {
+                nesting += 1;
+                if nesting > MAX_NESTING {
+                    return false;
+                }
                 backtrack = Some((rest, from));
                 pass = match_pass(pattern, rest, string, from, nocase);
             }
@@ -187,6 +196,16 @@ fn bytes_eq(a: u8, b: u8, nocase: bool) -> bool {
 /// C-locale `tolower` on a (possibly negative) `char` value.
 fn ascii_lower_i32(v: i32) -> i32 {
     if (i32::from(b'A')..=i32::from(b'Z')).contains(&v) { v + 32 } else { v }
+}
+
+#[cfg(test)]
+mod nesting_tests {
+    #[test]
+    fn more_than_a_thousand_star_groups_never_match() {
+        let s = vec![b'a'; 5000];
+        assert!(!super::string_match(&b"*?".repeat(2000), &s, false));
+        assert!(super::string_match(&b"*?".repeat(900), &s, false));
+    }
 }
 
 #[cfg(test)]

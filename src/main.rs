@@ -81,8 +81,12 @@ fn main() {
     } else {
         log::warn!("Configuration loaded");
     }
-    for name in config.unsupported() {
-        log::warn!("Directive '{name}' is accepted for compatibility but ferrodis does not act on it yet");
+    let unsupported = config.unsupported();
+    if !unsupported.is_empty() {
+        log::warn!(
+            "Accepted for compatibility but not acted on yet by ferrodis: {}",
+            unsupported.join(", ")
+        );
     }
     let executable = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
     let port = config.port();

@@ -6,6 +6,7 @@
 //! client's buffer and return `Err(CmdError)` for error replies. The checks every command shares
 //! (arity, AUTH, MULTI queueing, read-only replica...) live in `server::dispatch`, never in handlers.
 
+pub mod bitops;
 pub mod client_cmd;
 pub mod config_cmd;
 pub mod connection;
@@ -242,6 +243,7 @@ impl CommandTable {
         let families: &[&'static [CommandSpec]] = &[
             connection::COMMANDS,
             string::COMMANDS,
+            bitops::COMMANDS,
             keys::COMMANDS,
             expire::COMMANDS,
             transaction::COMMANDS,

@@ -356,4 +356,45 @@ mod tests {
         assert_eq!(p.parse(&big, 0, LIMITS), Parsed::Error("too big inline request".into()));
         assert_eq!(p.parse(b"*0\r\n", 0, LIMITS), Parsed::Empty { end: 4 });
     }
+
+    /// Random bytes in random chunkings: always parse or error, ranges stay in bounds, never panic.
+    #[test]
+    fn random_input_never_panics() {
+        let mut x = 0x2545F4914F6CDD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"*$\r\n0123456789-+ \"'\\xabcPING";
+        for _ in 0..3000 {
+            let len = (next() % 200) as usize;
+            let input: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            let chunk = 1 + (next() % 17) as usize;
+            let mut p = RequestParser::default();
+            let mut buf = Vec::new();
+            let mut pos = 0;
+            'feed: for piece in input.chunks(chunk) {
+                buf.extend_from_slice(piece);
+                loop {
+                    match p.parse(&buf, pos, LIMITS) {
+                        Parsed::Incomplete => break,
+                        Parsed::Error(_) => break 'feed,
+                        Parsed::Empty { end } => {
+                            pos = end;
+                            p.reset();
+                        }
+                        Parsed::Command { source, end } => {
+                            let backing = if source == ArgSource::Query { &buf } else { &p.inline_buf };
+                            assert!(p.argv.iter().all(|&(s, e)| s <= e && e <= backing.len()));
+                            assert!(end <= buf.len());
+                            pos = end;
+                            p.reset();
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -10,9 +10,13 @@ use crate::server::{Server, SlowlogEntry, unix_us};
 impl Server {
     /// Run one parsed command from a client, or queue it inside MULTI.
     pub fn process_command(&mut self, c: &mut Client, args: &Args) {
-        let (cmd_id, is_exec_like) = match self.resolve(c, args) {
+        let (cmd_id, is_exec_like) = match self.resolve(args) {
             Ok(cmd) => (cmd.id, matches!(cmd.spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")),
-            Err(e) => {
+            Err((Some(id), e)) => {
+                self.reject(c, id, &e);
+                return;
+            }
+            Err((None, e)) => {
                 if c.in_multi() {
                     c.flags |= cflags::DIRTY_EXEC;
                 }
@@ -50,17 +54,18 @@ impl Server {
         self.call(c, cmd_id, args);
     }
 
-    /// Find the command for argv and check its arity.
-    fn resolve(&self, _c: &Client, args: &Args) -> Result<&Command, CmdError> {
+    /// Find the command for argv and check its arity. A known command with the wrong arity comes back
+    /// with its id, so the rejection is counted against it.
+    fn resolve(&self, args: &Args) -> Result<&Command, (Option<usize>, CmdError)> {
         let cmd = match self.commands.lookup(args) {
             Lookup::Found(cmd) => cmd,
-            Lookup::Unknown => return Err(error::unknown_command(args.get(0), args.iter().skip(1))),
+            Lookup::Unknown => return Err((None, error::unknown_command(args.get(0), args.iter().skip(1)))),
             Lookup::UnknownSubcommand(parent) => {
-                return Err(error::unknown_subcommand(parent.spec.name, args.get(1)));
+                return Err((None, error::unknown_subcommand(parent.spec.name, args.get(1))));
             }
         };
         if !cmd.spec.arity_ok(args.len()) {
-            return Err(error::wrong_arity(&cmd.full_name));
+            return Err((Some(cmd.id), error::wrong_arity(&cmd.full_name)));
         }
         Ok(cmd)
     }

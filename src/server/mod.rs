@@ -500,10 +500,52 @@ impl Server {
                     c.parser.argv = ranges;
                     c.qpos = end;
                     c.parser.reset();
+                    self.check_output_buffer_limits(c);
                 }
             }
         }
         c.compact_query();
+    }
+
+    /// Close a client whose unread replies exceed `client-output-buffer-limit` (or 1 KiB beyond the
+    /// static buffer before it authenticated), as Redis's checkClientOutputBufferLimits.
+    pub fn check_output_buffer_limits(&mut self, c: &mut Client) {
+        if c.has(cflags::CLOSE_ASAP) {
+            return;
+        }
+        let used = c.output_buffer_usage();
+        let over = if used > 1024 && !c.authenticated {
+            true
+        } else {
+            let class = if c.has(cflags::MONITOR) {
+                crate::config::ClientClass::Replica
+            } else {
+                crate::config::ClientClass::Normal
+            };
+            let limit = self.config.client_output_buffer_limit(class);
+            let hard = limit.hard_bytes > 0 && used >= limit.hard_bytes;
+            let mut soft = limit.soft_bytes > 0 && used >= limit.soft_bytes;
+            let now = unix_ms() / 1000;
+            if soft {
+                if c.obuf_soft_since == 0 {
+                    c.obuf_soft_since = now;
+                    soft = false;
+                } else {
+                    soft = now - c.obuf_soft_since > limit.soft_seconds;
+                }
+            } else {
+                c.obuf_soft_since = 0;
+            }
+            hard || soft
+        };
+        if over {
+            log::warn!(
+                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                self.client_info_line(c)
+            );
+            self.stats.client_outbuf_limit_disconnections += 1;
+            c.flags |= cflags::CLOSE_ASAP;
+        }
     }
 
     fn write_to_client(&mut self, slot: usize) {
