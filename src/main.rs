@@ -83,10 +83,7 @@ fn main() {
     }
     let unsupported = config.unsupported();
     if !unsupported.is_empty() {
-        log::warn!(
-            "Accepted for compatibility but not acted on yet by ferrodis: {}",
-            unsupported.join(", ")
-        );
+        log::warn!("Accepted for compatibility but not acted on yet by ferrodis: {}", unsupported.join(", "));
     }
     let executable = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
     let port = config.port();

@@ -38,9 +38,11 @@ fn config_get_set_and_rewrite_round_trip() {
     let mut con = srv.client();
     let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxclients").query(&mut con).expect("get");
     assert_eq!(v, vec!["maxclients", "500"]);
-    let _: () = redis::cmd("CONFIG").arg("SET").arg("maxclients").arg("600").arg("hz").arg("20").query(&mut con).expect("set");
+    let _: () =
+        redis::cmd("CONFIG").arg("SET").arg("maxclients").arg("600").arg("hz").arg("20").query(&mut con).expect("set");
     // Atomic: one bad pair refuses the whole call and changes nothing.
-    let err: redis::RedisResult<()> = redis::cmd("CONFIG").arg("SET").arg("maxclients").arg("700").arg("hz").arg("x").query(&mut con);
+    let err: redis::RedisResult<()> =
+        redis::cmd("CONFIG").arg("SET").arg("maxclients").arg("700").arg("hz").arg("x").query(&mut con);
     assert!(err.is_err());
     let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxclients").query(&mut con).expect("get");
     assert_eq!(v, vec!["maxclients", "600"]);

@@ -30,7 +30,7 @@ fn pipeline_of_thousand_commands_answers_in_order() {
     let mut req = Vec::new();
     let mut expected = Vec::new();
     for i in 0..1000 {
-        req.extend_from_slice(format!("*2\r\n$4\r\nINCR\r\n$3\r\nctr\r\n").as_bytes());
+        req.extend_from_slice(b"*2\r\n$4\r\nINCR\r\n$3\r\nctr\r\n");
         expected.extend_from_slice(format!(":{}\r\n", i + 1).as_bytes());
     }
     c.roundtrip(&req, &expected);

@@ -29,7 +29,7 @@ fn config_get(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 }
 
 fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(crate::error::SYNTAX.into());
     }
     let pairs: Vec<(&[u8], &[u8])> = (2..args.len()).step_by(2).map(|i| (args.get(i), args.get(i + 1))).collect();

@@ -296,6 +296,21 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
     }
     if want("latencystats") {
         begin(&mut out, "Latencystats");
+        if srv.config.latency_tracking() {
+            let percentiles = srv.config.latency_tracking_info_percentiles();
+            for cmd in &srv.commands.commands {
+                let Some(h) = &srv.cmd_stats[cmd.id].latency else { continue };
+                let _ = write!(out, "latency_percentiles_usec_{}:", cmd.full_name);
+                for (i, p) in percentiles.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let v = h.value_at_percentile(*p) as f64 / 1000.0;
+                    let _ = write!(out, "p{}={:.3}", crate::server::latency::percentile_label(*p), v);
+                }
+                out.push_str("\r\n");
+            }
+        }
     }
     if want("cluster") {
         begin(&mut out, "Cluster");

@@ -261,12 +261,10 @@ fn getex(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             srv.notify_keyspace_event(EVENT_GENERIC, "expire", key, db);
             srv.dirty += 1;
         }
-        None if opts.persist => {
-            if srv.dbs[db].persist(key) {
-                srv.signal_modified_key(db, key);
-                srv.notify_keyspace_event(EVENT_GENERIC, "persist", key, db);
-                srv.dirty += 1;
-            }
+        None if opts.persist && srv.dbs[db].persist(key) => {
+            srv.signal_modified_key(db, key);
+            srv.notify_keyspace_event(EVENT_GENERIC, "persist", key, db);
+            srv.dirty += 1;
         }
         None => {}
     }
@@ -286,7 +284,7 @@ fn mget(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 }
 
 fn mset_generic(srv: &mut Server, c: &mut Client, args: &Args, nx: bool) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(error::wrong_arity(if nx { "msetnx" } else { "mset" }));
     }
     if nx {
@@ -514,6 +512,9 @@ fn setrange(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// One LCS match: the range in the first string, the range in the second, and its length.
+type LcsMatch = ((usize, usize), (usize, usize), usize);
+
 /// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]
 fn lcs(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let db = c.db;
@@ -575,7 +576,7 @@ fn lcs(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     // Walk back from the end, collecting the LCS bytes and the matching ranges (longest-last first).
     let mut result = vec![0u8; total as usize];
     let mut idx = total as usize;
-    let mut ranges: Vec<((usize, usize), (usize, usize), usize)> = Vec::new();
+    let mut ranges: Vec<LcsMatch> = Vec::new();
     let (mut i, mut jj) = (alen, blen);
     let mut cur: Option<(usize, usize, usize, usize)> = None;
     while i > 0 && jj > 0 {

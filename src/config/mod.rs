@@ -221,6 +221,10 @@ mod ids {
     pub const SLOWLOG_LOG_SLOWER_THAN: usize = index_of("slowlog-log-slower-than");
     pub const SLOWLOG_MAX_LEN: usize = index_of("slowlog-max-len");
     pub const LATENCY_MONITOR_THRESHOLD: usize = index_of("latency-monitor-threshold");
+    pub const LATENCY_TRACKING: usize = index_of("latency-tracking");
+    pub const MIN_REPLICAS_TO_WRITE: usize = index_of("min-replicas-to-write");
+    pub const MIN_REPLICAS_MAX_LAG: usize = index_of("min-replicas-max-lag");
+    pub const LATENCY_TRACKING_INFO_PERCENTILES: usize = index_of("latency-tracking-info-percentiles");
     pub const MAXMEMORY: usize = index_of("maxmemory");
     pub const MAXMEMORY_POLICY: usize = index_of("maxmemory-policy");
     pub const LAZYFREE_LAZY_USER_DEL: usize = index_of("lazyfree-lazy-user-del");
@@ -550,6 +554,26 @@ impl Config {
 
     pub fn zset_max_listpack_value(&self) -> usize {
         usize::try_from(self.number(ids::ZSET_MAX_LISTPACK_VALUE)).unwrap_or(64)
+    }
+
+    pub fn min_replicas_to_write(&self) -> u64 {
+        u64::try_from(self.number(ids::MIN_REPLICAS_TO_WRITE)).unwrap_or(0)
+    }
+
+    pub fn min_replicas_max_lag(&self) -> u64 {
+        u64::try_from(self.number(ids::MIN_REPLICAS_MAX_LAG)).unwrap_or(0)
+    }
+
+    pub fn latency_tracking(&self) -> bool {
+        self.flag(ids::LATENCY_TRACKING)
+    }
+
+    /// The percentiles INFO latencystats reports (`latency-tracking-info-percentiles`).
+    pub fn latency_tracking_info_percentiles(&self) -> &[f64] {
+        match self.values.get(ids::LATENCY_TRACKING_INFO_PERCENTILES) {
+            Some(Value::Percentiles(p)) => p,
+            _ => &[50.0, 99.0, 99.9],
+        }
     }
 
     pub fn client_output_buffer_limits(&self) -> [ObufLimit; 3] {

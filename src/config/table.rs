@@ -257,7 +257,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("disable-thp", None, IMMUTABLE | NA, yes_no(true)),
     row("cluster-allow-replica-migration", None, NA, yes_no(true)),
     row("replica-announced", None, NA, yes_no(true)),
-    row("latency-tracking", None, NA, yes_no(true)),
+    row("latency-tracking", None, 0, yes_no(true)),
     row("aof-disable-auto-gc", None, NA, yes_no(false)),
     row("replica-ignore-disk-write-errors", None, NA, yes_no(false)),
     // String configs
@@ -334,8 +334,8 @@ pub(crate) const TABLE: &[Spec] = &[
     row("key-load-delay", None, HIDDEN | NA, signed(INT_MIN, INT_MAX, 0)),
     row("active-expire-effort", None, 0, signed(1, 10, 1)),
     row("hz", None, 0, signed(0, INT_MAX, 10)),
-    row("min-replicas-to-write", Some("min-slaves-to-write"), NA, signed(0, INT_MAX, 0)),
-    row("min-replicas-max-lag", Some("min-slaves-max-lag"), NA, signed(0, INT_MAX, 10)),
+    row("min-replicas-to-write", Some("min-slaves-to-write"), 0, signed(0, INT_MAX, 0)),
+    row("min-replicas-max-lag", Some("min-slaves-max-lag"), 0, signed(0, INT_MAX, 10)),
     row("watchdog-period", None, HIDDEN | NA, signed(0, INT_MAX, 0)),
     row("shutdown-timeout", None, NA, signed(0, INT_MAX, 10)),
     row("repl-diskless-sync-max-replicas", None, NA, signed(0, INT_MAX, 0)),
@@ -403,7 +403,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("notify-keyspace-events", None, 0, special(Special::NotifyKeyspaceEvents)),
     row("bind", None, MULTI_ARG, special(Special::Bind)),
     row("replicaof", Some("slaveof"), IMMUTABLE | MULTI_ARG, special(Special::ReplicaOf)),
-    row("latency-tracking-info-percentiles", None, MULTI_ARG | NA, special(Special::LatencyTrackingInfoPercentiles)),
+    row("latency-tracking-info-percentiles", None, MULTI_ARG, special(Special::LatencyTrackingInfoPercentiles)),
 ];
 
 /// Directives handled by the file loader outside the table, with whether
@@ -569,6 +569,10 @@ mod tests {
             "slowlog-log-slower-than",
             "slowlog-max-len",
             "latency-monitor-threshold",
+            "latency-tracking",
+            "latency-tracking-info-percentiles",
+            "min-replicas-to-write",
+            "min-replicas-max-lag",
             "maxmemory",
             "lazyfree-lazy-user-del",
             "lazyfree-lazy-user-flush",

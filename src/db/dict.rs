@@ -172,7 +172,7 @@ impl<V> Dict<V> {
     }
 
     fn find(&self, key: &[u8]) -> Option<&Entry<V>> {
-        if self.len() == 0 {
+        if self.is_empty() {
             return None;
         }
         let h = self.hash(key);
@@ -196,7 +196,7 @@ impl<V> Dict<V> {
     }
 
     fn find_mut(&mut self, key: &[u8]) -> Option<&mut Entry<V>> {
-        if self.len() == 0 {
+        if self.is_empty() {
             return None;
         }
         self.step();
@@ -261,7 +261,7 @@ impl<V> Dict<V> {
 
     /// Remove a key; returns the stored key and value.
     pub fn remove(&mut self, key: &[u8]) -> Option<(Key, V)> {
-        if self.len() == 0 {
+        if self.is_empty() {
             return None;
         }
         self.step();
@@ -309,7 +309,7 @@ impl<V> Dict<V> {
 
     /// A random entry, roughly uniform: a random non-empty bucket, then a random element of its chain.
     pub fn random(&self, mut rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
-        if self.len() == 0 {
+        if self.is_empty() {
             return None;
         }
         let bucket = loop {
@@ -348,7 +348,7 @@ impl<V> Dict<V> {
     /// One step of a SCAN: calls `f` for every entry of the bucket(s) at `cursor`, returns the next
     /// cursor (0 when the iteration is complete).
     pub fn scan(&self, cursor: u64, mut f: impl FnMut(&[u8], &V)) -> u64 {
-        if self.len() == 0 {
+        if self.is_empty() {
             return 0;
         }
         let mut v = cursor as usize;

@@ -189,8 +189,13 @@ impl RequestParser {
         }
         self.inline_buf.clear();
         self.argv.clear();
-        if split_args(line, &mut self.inline_buf, &mut self.argv).is_err() {
+        // Inline requests are split exactly like config lines (Redis uses sdssplitargs for both).
+        let Some(args) = crate::config::split_args(line) else {
             return proto_err("unbalanced quotes in request");
+        };
+        for a in args {
+            self.argv.push((self.inline_buf.len(), self.inline_buf.len() + a.len()));
+            self.inline_buf.extend_from_slice(&a);
         }
         if self.argv.is_empty() {
             return Parsed::Empty { end: nl + 1 };
@@ -205,99 +210,6 @@ fn proto_err(msg: &str) -> Parsed {
 
 fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
     memchr(b'\r', &buf[from..]).map(|i| from + i)
-}
-
-/// Quote-aware argument splitting (Redis's sdssplitargs): whitespace separates arguments, `"..."`
-/// understands `\n \r \t \b \a \\ \" \xHH`, `'...'` understands `\'`. A closing quote must be followed by
-/// whitespace or the end. Appends unescaped arguments to `out` and their ranges to `ranges`.
-pub fn split_args(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize)>) -> Result<(), ()> {
-    let mut i = 0;
-    let n = line.len();
-    loop {
-        while i < n && line[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= n {
-            return Ok(());
-        }
-        let arg_start = out.len();
-        let mut in_dq = false;
-        let mut in_sq = false;
-        loop {
-            if in_dq {
-                if i >= n {
-                    return Err(());
-                }
-                let c = line[i];
-                if c == b'\\' && i + 3 < n && line[i + 1] == b'x' && is_hex(line[i + 2]) && is_hex(line[i + 3]) {
-                    out.push(hex_val(line[i + 2]) * 16 + hex_val(line[i + 3]));
-                    i += 3;
-                } else if c == b'\\' && i + 1 < n {
-                    i += 1;
-                    out.push(match line[i] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 8,
-                        b'a' => 7,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
-                        return Err(());
-                    }
-                    i += 1;
-                    break;
-                } else {
-                    out.push(c);
-                }
-            } else if in_sq {
-                if i >= n {
-                    return Err(());
-                }
-                let c = line[i];
-                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
-                    i += 1;
-                    out.push(b'\'');
-                } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
-                        return Err(());
-                    }
-                    i += 1;
-                    break;
-                } else {
-                    out.push(c);
-                }
-            } else {
-                if i >= n {
-                    break;
-                }
-                match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
-                        i += 1;
-                        break;
-                    }
-                    b'"' => in_dq = true,
-                    b'\'' => in_sq = true,
-                    c => out.push(c),
-                }
-            }
-            i += 1;
-        }
-        ranges.push((arg_start, out.len()));
-    }
-}
-
-fn is_hex(c: u8) -> bool {
-    c.is_ascii_hexdigit()
-}
-
-fn hex_val(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => c.wrapping_sub(b'A').wrapping_add(10),
-    }
 }
 
 #[cfg(test)]

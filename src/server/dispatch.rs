@@ -40,6 +40,17 @@ impl Server {
             self.reject(c, cmd_id, &e);
             return;
         }
+        if self.config.maxmemory() > 0 && self.rejects_on_oom(c, spec) {
+            let used = crate::command::info::used_memory();
+            if used > self.config.maxmemory() {
+                self.reject(c, cmd_id, &error::OOM.into());
+                return;
+            }
+        }
+        if self.is_write_command(c, spec) && !self.good_replicas_ok() {
+            self.reject(c, cmd_id, &error::NOREPLICAS.into());
+            return;
+        }
         if c.in_multi() && !is_exec_like {
             if spec.has(flags::NO_MULTI) {
                 let e = CmdError::err("Command not allowed inside a transaction");
@@ -52,6 +63,19 @@ impl Server {
             return;
         }
         self.call(c, cmd_id, args);
+    }
+
+    /// Whether this command must be refused while over `maxmemory` (Redis's reject_cmd_on_oom): commands
+    /// that may grow memory, EXEC of a transaction holding one, and anything queued inside MULTI
+    /// except EXEC, DISCARD, QUIT and RESET.
+    fn rejects_on_oom(&self, c: &Client, spec: &crate::command::CommandSpec) -> bool {
+        if spec.has(flags::DENYOOM) {
+            return true;
+        }
+        if spec.name == "exec" {
+            return c.multi.iter().any(|q| self.queued_has(q, flags::DENYOOM));
+        }
+        c.in_multi() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset")
     }
 
     /// Find the command for argv and check its arity. A known command with the wrong arity comes back
@@ -70,13 +94,35 @@ impl Server {
         Ok(cmd)
     }
 
-    /// Refuse a known command before running it (counted as rejected, like Redis's rejectCommand).
+    /// Refuse a known command before running it (counted as rejected, like Redis's rejectCommand). A
+    /// refused EXEC discards its transaction and says why.
     fn reject(&mut self, c: &mut Client, cmd_id: usize, e: &CmdError) {
+        self.cmd_stats[cmd_id].rejected += 1;
+        if self.commands.commands[cmd_id].spec.name == "exec" && c.in_multi() {
+            crate::command::transaction::discard_transaction(self, c);
+            let abort = CmdError::from(format!("EXECABORT Transaction discarded because of: {}", e.text()));
+            self.reply_error(c, &abort);
+            return;
+        }
         if c.in_multi() {
             c.flags |= cflags::DIRTY_EXEC;
         }
-        self.cmd_stats[cmd_id].rejected += 1;
         self.reply_error(c, e);
+    }
+
+    /// A write, or an EXEC whose queue holds one.
+    fn is_write_command(&self, c: &Client, spec: &crate::command::CommandSpec) -> bool {
+        spec.has(flags::WRITE) || (spec.name == "exec" && c.multi.iter().any(|q| self.queued_has(q, flags::WRITE)))
+    }
+
+    fn queued_has(&self, q: &crate::client::QueuedCommand, flag: u32) -> bool {
+        let args = Args::new(&q.buf, &q.ranges);
+        matches!(self.commands.lookup(&args), Lookup::Found(cmd) if cmd.spec.has(flag))
+    }
+
+    /// `min-replicas-to-write`: enough replicas acknowledged recently (none exist until replication).
+    fn good_replicas_ok(&self) -> bool {
+        self.is_replica() || self.config.min_replicas_max_lag() == 0 || self.config.min_replicas_to_write() == 0
     }
 
     /// Write an error reply and count it in errorstats.
@@ -111,9 +157,13 @@ impl Server {
                 c.flags |= cflags::DIRTY_CAS;
             }
         }
+        let track_latency = self.config.latency_tracking();
         let stat = &mut self.cmd_stats[cmd_id];
         stat.calls += 1;
         stat.usec += duration;
+        if track_latency {
+            stat.latency.get_or_insert_with(Default::default).record(duration.saturating_mul(1000));
+        }
         if let Err(e) = result {
             self.cmd_stats[cmd_id].failed += 1;
             self.reply_error(c, &e);
@@ -167,7 +217,7 @@ impl Server {
         };
         self.slowlog_next_id += 1;
         self.slowlog.push_front(entry);
-        let max = self.config.slowlog_max_len().max(0) as usize;
+        let max = self.config.slowlog_max_len() as usize;
         while self.slowlog.len() > max {
             self.slowlog.pop_back();
         }

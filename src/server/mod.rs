@@ -8,6 +8,7 @@
 pub mod cron;
 pub mod dispatch;
 pub mod keyspace;
+pub mod latency;
 pub mod shutdown;
 
 use std::collections::BTreeMap;
@@ -54,13 +55,15 @@ pub struct Stats {
     pub io_threaded_reads: u64,
 }
 
-/// Per-command counters (INFO commandstats).
-#[derive(Debug, Default, Clone)]
+/// Per-command counters (INFO commandstats) and latency histogram (INFO latencystats).
+#[derive(Default)]
 pub struct CmdStat {
     pub calls: u64,
     pub usec: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Created on the first tracked call, as Redis does.
+    pub latency: Option<Box<latency::LatencyHistogram>>,
 }
 
 /// Samples of a counter taken every 100 ms for instantaneous rates.
@@ -164,7 +167,7 @@ impl Server {
     pub fn new(config: Config, executable: String) -> io::Result<Self> {
         let databases = config.databases().max(1);
         let commands = CommandTable::build();
-        let cmd_stats = vec![CmdStat::default(); commands.commands.len()];
+        let cmd_stats = (0..commands.commands.len()).map(|_| CmdStat::default()).collect();
         let now = unix_ms();
         let mut seed = now ^ (std::process::id() as u64).rotate_left(32);
         if let Ok(bytes) = std::fs::read("/proc/sys/kernel/random/uuid") {
