@@ -56,14 +56,14 @@ fn parse_conditions(args: &Args) -> Result<Conditions, CmdError> {
 }
 
 fn expire_generic(srv: &mut Server, c: &mut Client, args: &Args, relative: bool, seconds: bool) -> CmdResult {
-    let name = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
+    let invalid = || error::invalid_expire(&args.name_lower());
     let cond = parse_conditions(args)?;
     let mut when = args.i64(2)?;
     if seconds {
-        when = when.checked_mul(1000).ok_or_else(|| error::invalid_expire(&name))?;
+        when = when.checked_mul(1000).ok_or_else(invalid)?;
     }
     if relative {
-        when = when.checked_add(unix_ms() as i64).ok_or_else(|| error::invalid_expire(&name))?;
+        when = when.checked_add(unix_ms() as i64).ok_or_else(invalid)?;
     }
     let db = c.db;
     let key = args.get(1);

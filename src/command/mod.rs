@@ -115,6 +115,11 @@ impl<'a> Args<'a> {
         parse_i64(self.get(i)).ok_or(CmdError::from(NOT_INTEGER))
     }
 
+    /// The command name in lowercase, for error texts (never on a hot path).
+    pub fn name_lower(&self) -> String {
+        String::from_utf8_lossy(self.get(0)).to_ascii_lowercase()
+    }
+
     /// The arguments packed into an owned buffer (MULTI queue, propagation).
     pub fn to_owned_parts(&self) -> (Vec<u8>, Vec<(usize, usize)>) {
         let mut buf = Vec::new();

@@ -105,18 +105,19 @@ fn expire_kind(opt: &[u8]) -> Option<ExpireKind> {
 }
 
 /// Turn an expiry argument into an absolute unix-ms deadline, with Redis's range checks.
-fn expire_deadline(args: &Args, kind: ExpireKind, idx: usize, cmd: &str) -> Result<i64, CmdError> {
+fn expire_deadline(args: &Args, kind: ExpireKind, idx: usize) -> Result<i64, CmdError> {
+    let invalid = || error::invalid_expire(&args.name_lower());
     let v = args.i64(idx)?;
     let seconds = matches!(kind, ExpireKind::Ex | ExpireKind::ExAt);
     if v <= 0 || (seconds && v > i64::MAX / 1000) {
-        return Err(error::invalid_expire(cmd));
+        return Err(invalid());
     }
     let mut ms = if seconds { v * 1000 } else { v };
     if matches!(kind, ExpireKind::Ex | ExpireKind::Px) {
-        ms = ms.checked_add(unix_ms() as i64).ok_or_else(|| error::invalid_expire(cmd))?;
+        ms = ms.checked_add(unix_ms() as i64).ok_or_else(invalid)?;
     }
     if ms <= 0 {
-        return Err(error::invalid_expire(cmd));
+        return Err(invalid());
     }
     Ok(ms)
 }
@@ -132,9 +133,8 @@ fn get(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 
 /// The shared body of SET, SETNX, SETEX, PSETEX.
 fn set_generic(srv: &mut Server, c: &mut Client, args: &Args, opts: SetOpts, val_idx: usize, setnx: bool) -> CmdResult {
-    let cmd = String::from_utf8_lossy(args.get(0)).to_ascii_lowercase();
     let deadline = match opts.expire {
-        Some((kind, idx)) => Some(expire_deadline(args, kind, idx, &cmd)?),
+        Some((kind, idx)) => Some(expire_deadline(args, kind, idx)?),
         None => None,
     };
     let key = args.get(1);
@@ -147,8 +147,10 @@ fn set_generic(srv: &mut Server, c: &mut Client, args: &Args, opts: SetOpts, val
             }
         }
     }
-    let found = srv.lookup_write(c.db, key).is_some();
-    if (opts.nx && found) || (opts.xx && !found) {
+    // Lazy expiry first, so an expired key counts as absent for NX/XX.
+    srv.expire_if_needed(c.db, key);
+    let value = Value::Str(StrValue::from_bytes(args.get(val_idx)));
+    if !srv.dbs[c.db].set_if(key, value, opts.keepttl, srv.lru_clock, opts.nx, opts.xx) {
         if !opts.get {
             if setnx {
                 c.reply.int(0);
@@ -158,7 +160,7 @@ fn set_generic(srv: &mut Server, c: &mut Client, args: &Args, opts: SetOpts, val
         }
         return Ok(());
     }
-    srv.set_key(c.db, key, Value::Str(StrValue::from_bytes(args.get(val_idx))), opts.keepttl);
+    srv.signal_modified_key(c.db, key);
     srv.dirty += 1;
     srv.notify_keyspace_event(EVENT_STRING, "set", key, c.db);
     if let Some(when) = deadline {
@@ -242,7 +244,7 @@ fn getex(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     };
     o.value.as_str()?;
     let deadline = match opts.expire {
-        Some((kind, idx)) => Some(expire_deadline(args, kind, idx, "getex")?),
+        Some((kind, idx)) => Some(expire_deadline(args, kind, idx)?),
         None => None,
     };
     if let Some(o) = srv.dbs[db].get(key) {

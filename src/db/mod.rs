@@ -76,6 +76,29 @@ impl Db {
         self.dict.insert_new(key.into(), Object::new(value, lru));
     }
 
+    /// SET's store with its NX/XX condition decided by the same lookup (one hash on overwrite, the
+    /// hot path). Returns false when the condition refused the write.
+    pub fn set_if(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32, nx: bool, xx: bool) -> bool {
+        let Db { dict, expires, .. } = self;
+        match dict.get_mut(key) {
+            Some(_) if nx => false,
+            Some(obj) => {
+                obj.value = value;
+                obj.lru = lru;
+                if !keep_ttl && obj.expire_at != NO_EXPIRE {
+                    obj.expire_at = NO_EXPIRE;
+                    expires.remove(key);
+                }
+                true
+            }
+            None if xx => false,
+            None => {
+                dict.insert_new(key.into(), Object::new(value, lru));
+                true
+            }
+        }
+    }
+
     /// Insert an object (with its expiry) under a key known to be absent.
     pub fn add_object(&mut self, key: &[u8], obj: Object) {
         if obj.has_expire() {
