@@ -39,7 +39,10 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             c.reply.array(argc - 2);
             for key in args.iter().skip(2) {
                 let hex = match srv.dbs[c.db].get(key) {
-                    Some(o) => with_digest_value(&o.value, |v| value_digest(Some(v), o.has_expire())),
+                    Some(o) => {
+                        let has_expire = srv.dbs[c.db].has_expire(key);
+                        with_digest_value(&o.value, |v| value_digest(Some(v), has_expire))
+                    }
                     None => value_digest(None, false),
                 };
                 c.reply.simple(hex.as_bytes());
@@ -118,7 +121,7 @@ pub fn dataset_digest(srv: &Server) -> String {
         }
         d.begin_db(db.id as u32);
         for (key, obj) in db.dict.iter() {
-            with_digest_value(&obj.value, |v| d.add_key(key, v, obj.has_expire()));
+            with_digest_value(&obj.value, |v| d.add_key(key, v, db.has_expire(key)));
         }
     }
     d.hex()

@@ -92,8 +92,10 @@ fn keys(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let now = crate::server::unix_ms() as i64;
     let at = c.reply.begin_deferred();
     let mut n = 0;
-    for (key, obj) in srv.dbs[c.db].dict.iter() {
-        if (all || string_match(pattern, key, false)) && !(obj.expire_at >= 0 && obj.expire_at <= now) {
+    let db = &srv.dbs[c.db];
+    for (key, _) in db.dict.iter() {
+        let when = db.expire_of(key);
+        if (all || string_match(pattern, key, false)) && !(when >= 0 && when <= now) {
             c.reply.bulk(key);
             n += 1;
         }
@@ -218,8 +220,8 @@ fn rename_generic(srv: &mut Server, c: &mut Client, args: &Args, nx: bool) -> Cm
         }
         srv.dbs[db].remove(dst);
     }
-    let Some(obj) = srv.dbs[db].remove(src) else { return Err(error::NO_SUCH_KEY.into()) };
-    srv.dbs[db].add_object(dst, obj);
+    let Some((obj, when)) = srv.dbs[db].remove(src) else { return Err(error::NO_SUCH_KEY.into()) };
+    srv.dbs[db].add_object(dst, obj, when);
     srv.signal_modified_key(db, src);
     srv.signal_modified_key(db, dst);
     srv.notify_keyspace_event(EVENT_GENERIC, "rename_from", src, db);
@@ -292,8 +294,8 @@ fn move_cmd(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         c.reply.int(0);
         return Ok(());
     }
-    let Some(obj) = srv.dbs[src].remove(key) else { return Ok(()) };
-    srv.dbs[dst].add_object(key, obj);
+    let Some((obj, when)) = srv.dbs[src].remove(key) else { return Ok(()) };
+    srv.dbs[dst].add_object(key, obj, when);
     srv.signal_modified_key(src, key);
     srv.signal_modified_key(dst, key);
     srv.notify_keyspace_event(EVENT_GENERIC, "move_from", key, src);
@@ -336,7 +338,8 @@ fn copy(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         }
         srv.dbs[dst_db].remove(newkey);
     }
-    srv.dbs[dst_db].add_object(newkey, obj);
+    let when = srv.dbs[src_db].expire_of(key);
+    srv.dbs[dst_db].add_object(newkey, obj, when);
     srv.signal_modified_key(dst_db, newkey);
     srv.notify_keyspace_event(EVENT_GENERIC, "copy_to", newkey, dst_db);
     srv.dirty += 1;

@@ -9,8 +9,8 @@
 
 use std::hash::{BuildHasher, RandomState};
 
-/// A key as stored: an owned byte string.
-pub type Key = Box<[u8]>;
+/// A key as stored: an owned byte string, inline when short.
+pub type Key = super::bytes::CompactBytes;
 
 struct Entry<V> {
     key: Key,
@@ -426,7 +426,7 @@ mod tests {
     use std::collections::HashSet;
 
     fn key(i: usize) -> Key {
-        format!("key:{i}").into_bytes().into_boxed_slice()
+        Key::from(format!("key:{i}").into_bytes())
     }
 
     #[test]

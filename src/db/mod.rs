@@ -5,11 +5,13 @@
 //! hidden (a replica), what gets propagated and which events fire is the server's job
 //! (`server::keyspace`), so that every command path does it the same way.
 
+pub mod bytes;
 pub mod dict;
 pub mod value;
 
 use std::collections::HashMap;
 
+pub use bytes::CompactBytes;
 pub use dict::{Dict, Key};
 pub use value::{NO_EXPIRE, Object, StrValue, Value};
 
@@ -26,8 +28,9 @@ pub struct Watcher {
 pub struct Db {
     pub id: usize,
     pub dict: Dict<Object>,
-    /// Keys with an expiry; the deadline itself lives in the object.
-    pub expires: Dict<()>,
+    /// Keys with an expiry → their deadline in unix ms (a separate table, as in Redis, so keys without
+    /// a TTL pay nothing for it).
+    pub expires: Dict<i64>,
     /// WATCHed key → the clients watching it.
     pub watched: HashMap<Key, Vec<Watcher>>,
     /// Where the active-expire cycle resumes scanning `expires`.
@@ -59,21 +62,24 @@ impl Db {
 
     /// Expiry deadline of `key` in unix ms, or `NO_EXPIRE`.
     pub fn expire_of(&self, key: &[u8]) -> i64 {
-        self.dict.get(key).map_or(NO_EXPIRE, |o| o.expire_at)
+        if self.expires.is_empty() {
+            return NO_EXPIRE;
+        }
+        self.expires.get(key).copied().unwrap_or(NO_EXPIRE)
+    }
+
+    pub fn has_expire(&self, key: &[u8]) -> bool {
+        self.expire_of(key) != NO_EXPIRE
+    }
+
+    /// Drop a key's expiry entry, if any (a no-op lookup-free when no key has a TTL).
+    fn forget_expire(expires: &mut Dict<i64>, key: &[u8]) -> Option<i64> {
+        if expires.is_empty() { None } else { expires.remove(key).map(|(_, when)| when) }
     }
 
     /// Store `value` at `key`: a new key, or an overwrite that drops the old expiry unless `keep_ttl`.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) {
-        if let Some(obj) = self.dict.get_mut(key) {
-            obj.value = value;
-            obj.lru = lru;
-            if !keep_ttl && obj.expire_at != NO_EXPIRE {
-                obj.expire_at = NO_EXPIRE;
-                self.expires.remove(key);
-            }
-            return;
-        }
-        self.dict.insert_new(key.into(), Object::new(value, lru));
+        self.set_if(key, value, keep_ttl, lru, false, false);
     }
 
     /// SET's store with its NX/XX condition decided by the same lookup (one hash on overwrite, the
@@ -85,9 +91,8 @@ impl Db {
             Some(obj) => {
                 obj.value = value;
                 obj.lru = lru;
-                if !keep_ttl && obj.expire_at != NO_EXPIRE {
-                    obj.expire_at = NO_EXPIRE;
-                    expires.remove(key);
+                if !keep_ttl {
+                    Self::forget_expire(expires, key);
                 }
                 true
             }
@@ -99,43 +104,33 @@ impl Db {
         }
     }
 
-    /// Insert an object (with its expiry) under a key known to be absent.
-    pub fn add_object(&mut self, key: &[u8], obj: Object) {
-        if obj.has_expire() {
-            self.expires.insert(key.into(), ());
+    /// Insert an object with its expiry (`NO_EXPIRE` for none) under a key known to be absent.
+    pub fn add_object(&mut self, key: &[u8], obj: Object, expire_at: i64) {
+        if expire_at != NO_EXPIRE {
+            self.expires.insert(key.into(), expire_at);
         }
         self.dict.insert_new(key.into(), obj);
     }
 
-    /// Remove a key; returns its object.
-    pub fn remove(&mut self, key: &[u8]) -> Option<Object> {
+    /// Remove a key; returns its object and its expiry (`NO_EXPIRE` for none).
+    pub fn remove(&mut self, key: &[u8]) -> Option<(Object, i64)> {
         let (_, obj) = self.dict.remove(key)?;
-        if obj.has_expire() {
-            self.expires.remove(key);
-        }
-        Some(obj)
+        let when = Self::forget_expire(&mut self.expires, key).unwrap_or(NO_EXPIRE);
+        Some((obj, when))
     }
 
     /// Set the expiry of an existing key; false when the key is missing.
     pub fn set_expire(&mut self, key: &[u8], when_ms: i64) -> bool {
-        let Some(obj) = self.dict.get_mut(key) else { return false };
-        let had = obj.has_expire();
-        obj.expire_at = when_ms;
-        if !had {
-            self.expires.insert(key.into(), ());
+        if !self.dict.contains_key(key) {
+            return false;
         }
+        self.expires.insert(key.into(), when_ms);
         true
     }
 
     /// Drop the expiry of a key; true when it had one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
-        let Some(obj) = self.dict.get_mut(key) else { return false };
-        if !obj.has_expire() {
-            return false;
-        }
-        obj.expire_at = NO_EXPIRE;
-        self.expires.remove(key);
-        true
+        Self::forget_expire(&mut self.expires, key).is_some()
     }
 
     /// Remove everything; returns how many keys there were.

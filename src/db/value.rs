@@ -5,6 +5,7 @@
 //! canonical 64-bit integer is `int`, a short one (≤ 44 bytes) `embstr`, anything else or anything
 //! modified in place (APPEND, SETRANGE, SETBIT) `raw`.
 
+use super::bytes::CompactBytes;
 use crate::error::{CmdError, WRONGTYPE};
 use crate::numeric::{format_i64, parse_i64};
 
@@ -17,7 +18,7 @@ pub enum StrValue {
     /// A canonical integer kept as a number (`int`).
     Int(i64),
     /// A short immutable string (`embstr`).
-    Emb(Box<[u8]>),
+    Emb(CompactBytes),
     /// A string that is or was modified in place (`raw`).
     Raw(Vec<u8>),
 }
@@ -30,12 +31,12 @@ impl StrValue {
         {
             return StrValue::Int(n);
         }
-        if b.len() <= EMBSTR_SIZE_LIMIT { StrValue::Emb(b.into()) } else { StrValue::Raw(b.to_vec()) }
+        if b.len() <= EMBSTR_SIZE_LIMIT { StrValue::Emb(CompactBytes::from(b)) } else { StrValue::Raw(b.to_vec()) }
     }
 
     /// Store bytes without trying the integer encoding (values built by string operations).
     pub fn from_bytes_no_int(b: Vec<u8>) -> Self {
-        if b.len() <= EMBSTR_SIZE_LIMIT { StrValue::Emb(b.into_boxed_slice()) } else { StrValue::Raw(b) }
+        if b.len() <= EMBSTR_SIZE_LIMIT { StrValue::Emb(CompactBytes::from(b)) } else { StrValue::Raw(b) }
     }
 
     pub fn encoding(&self) -> &'static str {
@@ -105,7 +106,7 @@ impl StrValue {
     pub fn heap_size(&self) -> usize {
         match self {
             StrValue::Int(_) => 0,
-            StrValue::Emb(b) => b.len(),
+            StrValue::Emb(b) => b.heap_size(),
             StrValue::Raw(v) => v.capacity(),
         }
     }
@@ -149,26 +150,20 @@ impl Value {
     }
 }
 
-/// Marker for "no expiry" in `Object::expire_at`.
+/// Marker for "no expiry" (the key is absent from `Db::expires`).
 pub const NO_EXPIRE: i64 = -1;
 
 /// A stored key's value with its metadata.
 #[derive(Debug, Clone)]
 pub struct Object {
     pub value: Value,
-    /// Absolute expiry in unix milliseconds, or `NO_EXPIRE`.
-    pub expire_at: i64,
     /// Last access in the server's LRU clock (seconds resolution), for OBJECT IDLETIME.
     pub lru: u32,
 }
 
 impl Object {
     pub fn new(value: Value, lru: u32) -> Self {
-        Object { value, expire_at: NO_EXPIRE, lru }
-    }
-
-    pub fn has_expire(&self) -> bool {
-        self.expire_at != NO_EXPIRE
+        Object { value, lru }
     }
 }
 

@@ -264,10 +264,9 @@ impl Server {
                 let mut buckets = 0;
                 while sampled < per_loop && buckets < per_loop * 20 {
                     let d = &self.dbs[db];
-                    cursor = d.expires.scan(cursor, |k, _| {
+                    cursor = d.expires.scan(cursor, |k, &when| {
                         sampled += 1;
-                        let when = d.expire_of(k);
-                        if when >= 0 && when <= now {
+                        if when <= now {
                             due.push(k.to_vec());
                         } else if when > now {
                             ttl_sum += when - now;
