@@ -111,7 +111,7 @@ impl Server {
     }
 
     /// A write, or an EXEC whose queue holds one.
-    fn is_write_command(&self, c: &Client, spec: &crate::command::CommandSpec) -> bool {
+    pub(crate) fn is_write_command(&self, c: &Client, spec: &crate::command::CommandSpec) -> bool {
         spec.has(flags::WRITE) || (spec.name == "exec" && c.multi.iter().any(|q| self.queued_has(q, flags::WRITE)))
     }
 

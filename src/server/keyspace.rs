@@ -7,7 +7,6 @@
 
 use crate::client::{Client, flags as cflags};
 use crate::db::{Object, Value, Watcher};
-use crate::error::{CmdError, WRONGTYPE};
 use crate::server::{Server, unix_ms};
 
 /// Keys sampled per database per active-expire loop (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
@@ -77,18 +76,6 @@ impl Server {
     pub fn key_exists(&mut self, db: usize, key: &[u8]) -> bool {
         self.expire_if_needed(db, key);
         self.dbs[db].get(key).is_some()
-    }
-
-    /// Read a string value: None when missing, WRONGTYPE for another type.
-    pub fn read_string(&mut self, db: usize, key: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
-        match self.lookup_read(db, key) {
-            None => Ok(None),
-            Some(o) => match &o.value {
-                Value::Str(s) => Ok(Some(s.to_vec())),
-                #[allow(unreachable_patterns)]
-                _ => Err(WRONGTYPE.into()),
-            },
-        }
     }
 
     /// Store a value (overwriting, dropping any TTL unless `keep_ttl`) and signal the change.

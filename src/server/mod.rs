@@ -632,19 +632,12 @@ impl Server {
             ArgSource::Inline => &c.parser.inline_buf,
         };
         let args = crate::command::Args::new(buf, &c.parser.argv);
-        use crate::command::flags::{MAY_REPLICATE, WRITE};
         match self.commands.lookup(&args) {
             crate::command::Lookup::Found(cmd) => {
-                cmd.spec.has(WRITE | MAY_REPLICATE)
-                    || (cmd.spec.name == "exec" && c.multi.iter().any(|q| self.queued_is_write(q)))
+                cmd.spec.has(crate::command::flags::MAY_REPLICATE) || self.is_write_command(c, cmd.spec)
             }
             _ => false,
         }
-    }
-
-    fn queued_is_write(&self, q: &crate::client::QueuedCommand) -> bool {
-        let args = crate::command::Args::new(&q.buf, &q.ranges);
-        matches!(self.commands.lookup(&args), crate::command::Lookup::Found(cmd) if cmd.spec.has(crate::command::flags::WRITE))
     }
 
     fn is_paused_write_now(&mut self) -> bool {
