@@ -6,35 +6,56 @@
 
 use std::borrow::Cow;
 
-/// An error reply: the full text after `-`, code first.
+/// An error reply: the full text after `-`, code first. Bytes, because Redis echoes client arguments
+/// into some errors exactly as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CmdError(pub Cow<'static, str>);
+pub struct CmdError(pub Cow<'static, [u8]>);
 
 impl CmdError {
-    pub fn text(&self) -> &str {
+    pub fn text(&self) -> &[u8] {
         &self.0
     }
 
     /// The error code: the first word (`ERR`, `WRONGTYPE`, `NOAUTH`...), as INFO errorstats groups them.
-    pub fn code(&self) -> &str {
-        self.0.split(' ').next().unwrap_or("ERR")
+    pub fn code(&self) -> String {
+        let word = self.0.split(|&b| b == b' ').next().unwrap_or(b"ERR");
+        String::from_utf8_lossy(word).into_owned()
+    }
+
+    /// The message without a leading `ERR ` (how Redis quotes a formatted error inside EXECABORT).
+    pub fn without_err_code(&self) -> &[u8] {
+        self.0.strip_prefix(b"ERR ").unwrap_or(&self.0)
     }
 
     /// An `ERR`-coded error from a message without a code.
     pub fn err(msg: impl std::fmt::Display) -> Self {
-        CmdError(Cow::Owned(format!("ERR {msg}")))
+        CmdError::from(format!("ERR {msg}"))
     }
 }
 
 impl From<&'static str> for CmdError {
     fn from(s: &'static str) -> Self {
-        CmdError(Cow::Borrowed(s))
+        CmdError(Cow::Borrowed(s.as_bytes()))
     }
 }
 
 impl From<String> for CmdError {
     fn from(s: String) -> Self {
-        CmdError(Cow::Owned(s))
+        CmdError(Cow::Owned(s.into_bytes()))
+    }
+}
+
+impl From<Vec<u8>> for CmdError {
+    fn from(v: Vec<u8>) -> Self {
+        CmdError(Cow::Owned(v))
+    }
+}
+
+/// Bytes up to the first NUL: Redis formats arguments into errors with `%s`, which stops there.
+fn c_string(s: &[u8]) -> &[u8] {
+    match s.iter().position(|&b| b == 0) {
+        Some(i) => &s[..i],
+        None => s,
     }
 }
 
@@ -72,41 +93,41 @@ pub const DENIED: &str = "DENIED Redis is running in protected mode because prot
 
 /// `ERR wrong number of arguments for '<cmd>' command`.
 pub fn wrong_arity(name: &str) -> CmdError {
-    CmdError(Cow::Owned(format!("ERR wrong number of arguments for '{name}' command")))
+    CmdError::from(format!("ERR wrong number of arguments for '{name}' command"))
 }
 
 /// `ERR invalid expire time in '<cmd>' command`.
 pub fn invalid_expire(name: &str) -> CmdError {
-    CmdError(Cow::Owned(format!("ERR invalid expire time in '{name}' command")))
+    CmdError::from(format!("ERR invalid expire time in '{name}' command"))
 }
 
-/// `ERR unknown command '<name>', with args beginning with: '<a>' '<b>' `, each piece capped as Redis does.
+/// `ERR unknown command '<name>', with args beginning with: '<a>' '<b>' `, each piece capped as Redis
+/// does, with the client's bytes echoed as sent.
 pub fn unknown_command<'a>(name: &[u8], args: impl Iterator<Item = &'a [u8]>) -> CmdError {
-    let mut tail = String::new();
+    let mut tail: Vec<u8> = Vec::new();
     for a in args {
         if tail.len() >= 128 {
             break;
         }
         let room = 128 - tail.len();
-        let shown = &a[..a.len().min(room)];
-        tail.push('\'');
-        tail.push_str(&String::from_utf8_lossy(shown));
-        tail.push_str("' ");
+        let a = c_string(a);
+        tail.push(b'\'');
+        tail.extend_from_slice(&a[..a.len().min(room)]);
+        tail.extend_from_slice(b"' ");
     }
-    let name = &name[..name.len().min(128)];
-    CmdError(Cow::Owned(format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        String::from_utf8_lossy(name),
-        tail
-    )))
+    let name = c_string(name);
+    let mut out = b"ERR unknown command '".to_vec();
+    out.extend_from_slice(&name[..name.len().min(128)]);
+    out.extend_from_slice(b"', with args beginning with: ");
+    out.extend_from_slice(&tail);
+    CmdError::from(out)
 }
 
 /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.`
 pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> CmdError {
-    let sub = &sub[..sub.len().min(128)];
-    CmdError(Cow::Owned(format!(
-        "ERR unknown subcommand '{}'. Try {} HELP.",
-        String::from_utf8_lossy(sub),
-        cmd.to_ascii_uppercase()
-    )))
+    let sub = c_string(sub);
+    let mut out = b"ERR unknown subcommand '".to_vec();
+    out.extend_from_slice(&sub[..sub.len().min(128)]);
+    out.extend_from_slice(format!("'. Try {} HELP.", cmd.to_ascii_uppercase()).as_bytes());
+    CmdError::from(out)
 }

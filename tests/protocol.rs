@@ -58,6 +58,28 @@ fn unknown_command_and_arity_errors_match_redis() {
 }
 
 #[test]
+fn errors_echo_binary_arguments_and_execabort_quotes_arity() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.raw();
+    // Raw bytes come back as sent; a NUL ends the echoed argument, as C's %s does.
+    c.roundtrip(
+        b"*3\r\n$3\r\nFOO\r\n$1\r\n1\r\n$4\r\n\xdf\x17G\xa6\r\n",
+        b"-ERR unknown command 'FOO', with args beginning with: '1' '\xdf\x17G\xa6' \r\n",
+    );
+    c.roundtrip(
+        b"*2\r\n$4\r\nSETT\r\n$3\r\n\x00\xff\xfe\r\n",
+        b"-ERR unknown command 'SETT', with args beginning with: '' \r\n",
+    );
+    c.roundtrip(b"MULTI\r\n", b"+OK\r\n");
+    c.roundtrip(b"SET a 1\r\n", b"+QUEUED\r\n");
+    c.roundtrip(
+        b"EXEC k2\r\n",
+        b"-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n",
+    );
+    c.roundtrip(b"EXEC\r\n", b"-ERR EXEC without MULTI\r\n");
+}
+
+#[test]
 fn protocol_errors_reply_then_close() {
     let srv = TestServer::start(&[]);
     for (req, err) in [

@@ -100,7 +100,9 @@ impl Server {
         self.cmd_stats[cmd_id].rejected += 1;
         if self.commands.commands[cmd_id].spec.name == "exec" && c.in_multi() {
             crate::command::transaction::discard_transaction(self, c);
-            let abort = CmdError::from(format!("EXECABORT Transaction discarded because of: {}", e.text()));
+            let mut text = b"EXECABORT Transaction discarded because of: ".to_vec();
+            text.extend_from_slice(e.without_err_code());
+            let abort = CmdError::from(text);
             self.reply_error(c, &abort);
             return;
         }
@@ -128,9 +130,9 @@ impl Server {
     /// Write an error reply and count it in errorstats.
     pub fn reply_error(&mut self, c: &mut Client, e: &CmdError) {
         self.stats.total_error_replies += 1;
-        *self.error_stats.entry(e.code().to_string()).or_insert(0) += 1;
+        *self.error_stats.entry(e.code()).or_insert(0) += 1;
         match c.reply_mode {
-            ReplyMode::On => c.reply.error(e.text().as_bytes()),
+            ReplyMode::On => c.reply.error(e.text()),
             ReplyMode::Off => {}
             ReplyMode::SkipNext if self.current_client.is_none() => c.reply_mode = ReplyMode::On,
             ReplyMode::SkipNext => {}

@@ -41,8 +41,18 @@ impl TestServer {
         Self::start_with_config(None, args)
     }
 
-    /// Start with a config file holding `config` (the port and dir are appended as arguments).
+    /// Start with a config file holding `config` (the port and dir are appended as arguments). A port
+    /// taken by a concurrently started test between picking and binding is retried on another port.
     pub fn start_with_config(config: Option<&str>, args: &[&str]) -> TestServer {
+        for _ in 0..5 {
+            if let Some(server) = Self::try_start(config, args) {
+                return server;
+            }
+        }
+        panic!("server did not start after 5 attempts");
+    }
+
+    fn try_start(config: Option<&str>, args: &[&str]) -> Option<TestServer> {
         let dir = temp_dir("srv");
         let port = free_port();
         let mut cmd = Command::new(binary());
@@ -58,20 +68,21 @@ impl TestServer {
         let log = std::fs::File::create(dir.join("stdout")).expect("log file");
         cmd.stdout(Stdio::from(log.try_clone().expect("dup"))).stderr(Stdio::from(log));
         let child = cmd.spawn().expect("spawn ferrodis-server");
-        let server = TestServer { port, dir, child: Some(child) };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
+        let mut server = TestServer { port, dir, child: Some(child) };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+            // Our own process must be the one that is ready, not another server on the same port.
+            if let Some(Ok(Some(_))) = server.child.as_mut().map(|c| c.try_wait()) {
+                return None;
+            }
+            if server.log().contains("Ready to accept connections")
+                && TcpStream::connect(("127.0.0.1", server.port)).is_ok()
+            {
+                return Some(server);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("server did not start; log:\n{}", self.log());
+        panic!("server did not start; log:\n{}", server.log());
     }
 
     pub fn pid(&self) -> u32 {
