@@ -47,7 +47,7 @@ impl Server {
                 return;
             }
         }
-        if self.is_write_command(c, spec) && !self.good_replicas_ok() {
+        if !self.good_replicas_ok() && self.is_write_command(c, spec) {
             self.reject(c, cmd_id, &error::NOREPLICAS.into());
             return;
         }
@@ -75,7 +75,7 @@ impl Server {
         if spec.name == "exec" {
             return c.multi.iter().any(|q| self.queued_has(q, flags::DENYOOM));
         }
-        c.in_multi() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset")
+        c.in_multi() && !matches!(spec.name, "discard" | "quit" | "reset")
     }
 
     /// Find the command for argv and check its arity. A known command with the wrong arity comes back
