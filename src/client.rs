@@ -76,6 +76,11 @@ pub mod flags {
     pub const NO_EVICT: u32 = 1 << 7;
     /// Executing the queued commands of EXEC.
     pub const EXECUTING_MULTI: u32 = 1 << 8;
+    /// Subscribed to at least one channel, pattern or shard channel (RESP2: only (un)subscribe
+    /// commands, PING, QUIT and RESET are allowed).
+    pub const PUBSUB: u32 = 1 << 9;
+    /// Waiting in a blocking command (BLPOP and friends); input is not processed meanwhile.
+    pub const BLOCKED: u32 = 1 << 10;
 }
 
 pub struct Client {
@@ -120,6 +125,10 @@ pub struct Client {
     pub commands: u64,
     /// Unix seconds since the output buffer has been over its soft limit (0 = not over).
     pub obuf_soft_since: u64,
+    /// Pub/Sub subscriptions, allocated on the first SUBSCRIBE.
+    pub subs: Option<Box<crate::server::pubsub::Subscriptions>>,
+    /// What a blocking command is waiting for, while the client is blocked.
+    pub blocked: Option<Box<crate::server::blocking::BlockState>>,
 }
 
 impl Client {
@@ -154,6 +163,8 @@ impl Client {
             qbuf_peak: 0,
             commands: 0,
             obuf_soft_since: 0,
+            subs: None,
+            blocked: None,
         }
     }
 
@@ -221,8 +232,14 @@ impl Client {
         if self.has(flags::MONITOR) {
             s.push('O');
         }
+        if self.has(flags::PUBSUB) {
+            s.push('P');
+        }
         if self.in_multi() {
             s.push('x');
+        }
+        if self.has(flags::BLOCKED) {
+            s.push('b');
         }
         if self.has(flags::DIRTY_CAS) {
             s.push('d');
@@ -230,11 +247,11 @@ impl Client {
         if self.has(flags::CLOSE_AFTER_REPLY) {
             s.push('c');
         }
-        if self.has(flags::UNIX_SOCKET) {
-            s.push('U');
-        }
         if self.has(flags::CLOSE_ASAP) {
             s.push('A');
+        }
+        if self.has(flags::UNIX_SOCKET) {
+            s.push('U');
         }
         if self.has(flags::NO_EVICT) {
             s.push('e');

@@ -287,6 +287,7 @@ fn prepare_bitmap(srv: &mut Server, db: usize, key: &[u8], max_bit: u64) -> Resu
     match srv.lookup_write(db, key) {
         None => {
             srv.dbs[db].set(key, Value::Str(StrValue::Raw(vec![0; need])), false, srv.lru_clock);
+            srv.key_created(db, key);
             Ok(true)
         }
         Some(o) => {

@@ -37,7 +37,7 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
     let omem = c.reply.buf.capacity();
     let tot = omem + c.qbuf.capacity() + std::mem::size_of::<Client>();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -47,6 +47,9 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
         now.saturating_sub(c.last_interaction_ms) / 1000,
         c.flag_letters(),
         c.db,
+        c.subs.as_ref().map_or(0, |s| s.channels.len()),
+        c.subs.as_ref().map_or(0, |s| s.patterns.len()),
+        c.subs.as_ref().map_or(0, |s| s.shard_channels.len()),
         if c.in_multi() { c.multi.len() as i64 } else { -1 },
         qbuf,
         c.qbuf.capacity() - c.qbuf.len(),
@@ -307,16 +310,17 @@ fn client_no_evict(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: no client blocks yet, so nothing is ever unblocked.
-fn client_unblock(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when that client was blocked and is now woken.
+fn client_unblock(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if args.len() > 4 {
         return Err(error::wrong_arity("client|unblock"));
     }
     if args.len() == 4 && !args.is(3, "timeout") && !args.is(3, "error") {
         return Err(CmdError::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR"));
     }
-    args.i64(2)?;
-    c.reply.int(0);
+    let id = args.i64(2)?;
+    let woke = srv.unblock_client_by_id(id as u64, args.len() == 4 && args.is(3, "error"));
+    c.reply.int(woke as i64);
     Ok(())
 }
 

@@ -41,10 +41,19 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 /// PING [message]
 fn ping(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if args.len() > 2 {
+        return Err(error::wrong_arity("ping"));
+    }
+    // A RESP2 subscribed connection gets PING's answer in the shape of a message: ["pong", arg].
+    if c.has(cflags::PUBSUB) && c.reply.resp == 2 {
+        c.reply.array(2);
+        c.reply.bulk(b"pong");
+        c.reply.bulk(args.get(1));
+        return Ok(());
+    }
     match args.len() {
         1 => c.reply.simple(b"PONG"),
-        2 => c.reply.bulk(args.get(1)),
-        _ => return Err(error::wrong_arity("ping")),
+        _ => c.reply.bulk(args.get(1)),
     }
     Ok(())
 }
@@ -81,6 +90,8 @@ fn reset(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     c.multi.clear();
     c.flags &= !(cflags::MULTI | cflags::DIRTY_EXEC | cflags::NO_EVICT);
     srv.unwatch_all(c);
+    srv.pubsub_forget_client(c);
+    srv.unblock_forget(c);
     if c.has(cflags::MONITOR) {
         c.flags &= !cflags::MONITOR;
         srv.monitors.retain(|&s| s != c.slot);

@@ -8,7 +8,7 @@ use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
 use crate::client::Client;
 use crate::db::{StrValue, Value};
-use crate::digest::{DatasetDigest, DigestValue, value_digest};
+use crate::digest::{DatasetDigest, EMPTY_DIGEST_HEX, to_hex};
 use crate::error::{self, CmdError, CmdResult};
 use crate::server::Server;
 
@@ -41,9 +41,9 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                 let hex = match srv.dbs[c.db].get(key) {
                     Some(o) => {
                         let has_expire = srv.dbs[c.db].has_expire(key);
-                        with_digest_value(&o.value, |v| value_digest(Some(v), has_expire))
+                        to_hex(&o.value.digest(None, has_expire))
                     }
-                    None => value_digest(None, false),
+                    None => EMPTY_DIGEST_HEX.to_owned(),
                 };
                 c.reply.simple(hex.as_bytes());
             }
@@ -101,17 +101,6 @@ fn help(c: &mut Client) {
     );
 }
 
-/// Feed a stored value to the digest code in its type-neutral form.
-fn with_digest_value<R>(value: &Value, f: impl FnOnce(DigestValue<'_, '_>) -> R) -> R {
-    match value {
-        Value::Str(s) => {
-            let mut scratch = Vec::new();
-            let bytes = s.as_bytes(&mut scratch);
-            f(DigestValue::Str(bytes))
-        }
-    }
-}
-
 /// DEBUG DIGEST of the whole dataset, with Redis's algorithm.
 pub fn dataset_digest(srv: &Server) -> String {
     let mut d = DatasetDigest::new();
@@ -121,7 +110,7 @@ pub fn dataset_digest(srv: &Server) -> String {
         }
         d.begin_db(db.id as u32);
         for (key, obj) in db.dict.iter() {
-            with_digest_value(&obj.value, |v| d.add_key(key, v, db.has_expire(key)));
+            d.add_key_digest(&obj.value.digest(Some(key), db.has_expire(key)));
         }
     }
     d.hex()
@@ -133,6 +122,7 @@ fn debug_object(srv: &mut Server, c: &mut Client, key: &[u8]) -> CmdResult {
     let idle = if clock >= o.lru { clock - o.lru } else { clock + (1 << 24) - o.lru };
     let serialized = match &o.value {
         Value::Str(s) => s.len() + 1,
+        other => other.heap_size(),
     };
     let line = format!(
         "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",

@@ -171,11 +171,13 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
         }
         let _ = write!(
             out,
-            "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+            "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
             srv.connected_clients(),
             srv.config.maxclients(),
             max_in,
-            max_out
+            max_out,
+            srv.blocking.blocked_clients,
+            srv.blocking.clients_in_timeout_table()
         );
     }
     if want("memory") {

@@ -222,6 +222,7 @@ fn rename_generic(srv: &mut Server, c: &mut Client, args: &Args, nx: bool) -> Cm
     }
     let Some((obj, when)) = srv.dbs[db].remove(src) else { return Err(error::NO_SUCH_KEY.into()) };
     srv.dbs[db].add_object(dst, obj, when);
+    srv.key_created(db, dst);
     srv.signal_modified_key(db, src);
     srv.signal_modified_key(db, dst);
     srv.notify_keyspace_event(EVENT_GENERIC, "rename_from", src, db);
@@ -272,6 +273,8 @@ fn swapdb(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         let (lo, hi) = (a.min(b), a.max(b));
         let (left, right) = srv.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
+        srv.signal_ready_keys_in_db(a);
+        srv.signal_ready_keys_in_db(b);
     }
     srv.dirty += 1;
     c.reply.ok();
@@ -296,6 +299,7 @@ fn move_cmd(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     let Some((obj, when)) = srv.dbs[src].remove(key) else { return Ok(()) };
     srv.dbs[dst].add_object(key, obj, when);
+    srv.key_created(dst, key);
     srv.signal_modified_key(src, key);
     srv.signal_modified_key(dst, key);
     srv.notify_keyspace_event(EVENT_GENERIC, "move_from", key, src);
@@ -340,6 +344,7 @@ fn copy(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     let when = srv.dbs[src_db].expire_of(key);
     srv.dbs[dst_db].add_object(newkey, obj, when);
+    srv.key_created(dst_db, newkey);
     srv.signal_modified_key(dst_db, newkey);
     srv.notify_keyspace_event(EVENT_GENERIC, "copy_to", newkey, dst_db);
     srv.dirty += 1;

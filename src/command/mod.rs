@@ -15,6 +15,7 @@ pub mod expire;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod pubsub;
 pub mod server_cmd;
 pub mod string;
 pub mod transaction;
@@ -258,6 +259,7 @@ impl CommandTable {
             client_cmd::COMMANDS,
             introspection::COMMANDS,
             debug::COMMANDS,
+            pubsub::COMMANDS,
         ];
         let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };
         for family in families {

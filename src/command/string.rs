@@ -150,7 +150,7 @@ fn set_generic(srv: &mut Server, c: &mut Client, args: &Args, opts: SetOpts, val
     // Lazy expiry first, so an expired key counts as absent for NX/XX.
     srv.expire_if_needed(c.db, key);
     let value = Value::Str(StrValue::from_bytes(args.get(val_idx)));
-    if !srv.dbs[c.db].set_if(key, value, opts.keepttl, srv.lru_clock, opts.nx, opts.xx) {
+    let Some(created) = srv.dbs[c.db].set_if(key, value, opts.keepttl, srv.lru_clock, opts.nx, opts.xx) else {
         if !opts.get {
             if setnx {
                 c.reply.int(0);
@@ -159,8 +159,11 @@ fn set_generic(srv: &mut Server, c: &mut Client, args: &Args, opts: SetOpts, val
             }
         }
         return Ok(());
-    }
+    };
     srv.signal_modified_key(c.db, key);
+    if created {
+        srv.key_created(c.db, key);
+    }
     srv.dirty += 1;
     srv.notify_keyspace_event(EVENT_STRING, "set", key, c.db);
     if let Some(when) = deadline {
@@ -332,7 +335,10 @@ fn incr_decr(srv: &mut Server, c: &mut Client, key: &[u8], incr: i64) -> CmdResu
     let value = old.checked_add(incr).ok_or(CmdError::from(error::OVERFLOW))?;
     match srv.dbs[db].get_mut(key) {
         Some(o) => o.value = Value::Str(StrValue::Int(value)),
-        None => srv.dbs[db].set(key, Value::Str(StrValue::Int(value)), false, srv.lru_clock),
+        None => {
+            srv.dbs[db].set(key, Value::Str(StrValue::Int(value)), false, srv.lru_clock);
+            srv.key_created(db, key);
+        }
     }
     srv.signal_modified_key(db, key);
     srv.notify_keyspace_event(EVENT_STRING, "incrby", key, db);
@@ -408,6 +414,7 @@ fn append(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let total = match srv.lookup_write(db, key) {
         None => {
             srv.dbs[db].set(key, Value::Str(StrValue::from_bytes(tail)), false, srv.lru_clock);
+            srv.key_created(db, key);
             tail.len()
         }
         Some(o) => {
@@ -488,6 +495,7 @@ fn setrange(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             }
             check_string_length(srv, offset, value.len() as u64)?;
             srv.dbs[db].set(key, Value::Str(StrValue::Raw(Vec::new())), false, srv.lru_clock);
+            srv.key_created(db, key);
         }
         Some(o) => {
             let len = o.value.as_str()?.len();

@@ -7,7 +7,13 @@
 
 pub mod bytes;
 pub mod dict;
+pub mod hash;
+pub mod intset;
+pub mod list;
+pub mod listpack;
+pub mod set;
 pub mod value;
+pub mod zset;
 
 use std::collections::HashMap;
 
@@ -78,28 +84,29 @@ impl Db {
     }
 
     /// Store `value` at `key`: a new key, or an overwrite that drops the old expiry unless `keep_ttl`.
-    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) {
-        self.set_if(key, value, keep_ttl, lru, false, false);
+    /// Returns true when the key is new (the caller reports the creation).
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) -> bool {
+        self.set_if(key, value, keep_ttl, lru, false, false) == Some(true)
     }
 
     /// SET's store with its NX/XX condition decided by the same lookup (one hash on overwrite, the
-    /// hot path). Returns false when the condition refused the write.
-    pub fn set_if(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32, nx: bool, xx: bool) -> bool {
+    /// hot path). Returns None when the condition refused the write, else whether the key is new.
+    pub fn set_if(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32, nx: bool, xx: bool) -> Option<bool> {
         let Db { dict, expires, .. } = self;
         match dict.get_mut(key) {
-            Some(_) if nx => false,
+            Some(_) if nx => None,
             Some(obj) => {
                 obj.value = value;
                 obj.lru = lru;
                 if !keep_ttl {
                     Self::forget_expire(expires, key);
                 }
-                true
+                Some(false)
             }
-            None if xx => false,
+            None if xx => None,
             None => {
                 dict.insert_new(key.into(), Object::new(value, lru));
-                true
+                Some(true)
             }
         }
     }

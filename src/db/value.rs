@@ -6,6 +6,11 @@
 //! modified in place (APPEND, SETRANGE, SETBIT) `raw`.
 
 use super::bytes::CompactBytes;
+use super::hash::HashValue;
+use super::list::ListValue;
+use super::set::SetValue;
+use super::zset::ZSetValue;
+use crate::digest::{ValueDigest, ValueType};
 use crate::error::{CmdError, WRONGTYPE};
 use crate::numeric::{format_i64, parse_i64};
 
@@ -113,9 +118,33 @@ impl StrValue {
 }
 
 /// The typed payload of a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Value {
     Str(StrValue),
+    List(Box<ListValue>),
+    Hash(HashValue),
+    Set(SetValue),
+    ZSet(ZSetValue),
+}
+
+/// Generates the typed accessors (`as_list`, `as_list_mut`, ...) that answer WRONGTYPE for any
+/// other type, so handlers check types the same way everywhere.
+macro_rules! typed_access {
+    ($get:ident, $get_mut:ident, $variant:ident, $ty:ty) => {
+        pub fn $get(&self) -> Result<&$ty, CmdError> {
+            match self {
+                Value::$variant(v) => Ok(v),
+                _ => Err(WRONGTYPE.into()),
+            }
+        }
+
+        pub fn $get_mut(&mut self) -> Result<&mut $ty, CmdError> {
+            match self {
+                Value::$variant(v) => Ok(v),
+                _ => Err(WRONGTYPE.into()),
+            }
+        }
+    };
 }
 
 impl Value {
@@ -123,31 +152,66 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
-    /// The string inside, or WRONGTYPE.
-    pub fn as_str(&self) -> Result<&StrValue, CmdError> {
+    /// Heap bytes owned by the value (for MEMORY USAGE and DEBUG OBJECT estimates).
+    pub fn heap_size(&self) -> usize {
         match self {
-            Value::Str(s) => Ok(s),
-            #[allow(unreachable_patterns)]
-            _ => Err(WRONGTYPE.into()),
+            Value::Str(s) => s.heap_size(),
+            Value::List(l) => l.heap_size() + std::mem::size_of::<ListValue>(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 
-    pub fn as_str_mut(&mut self) -> Result<&mut StrValue, CmdError> {
+    /// The digest of this value as DEBUG DIGEST-VALUE computes it; with `key`, the per-key digest
+    /// DEBUG DIGEST combines.
+    pub fn digest(&self, key: Option<&[u8]>, has_expire: bool) -> [u8; 20] {
+        let ty = match self {
+            Value::Str(_) => ValueType::String,
+            Value::List(_) => ValueType::List,
+            Value::Hash(_) => ValueType::Hash,
+            Value::Set(_) => ValueType::Set,
+            Value::ZSet(_) => ValueType::ZSet,
+        };
+        let mut d = match key {
+            Some(k) => ValueDigest::with_key(k, ty),
+            None => ValueDigest::new(ty),
+        };
         match self {
-            Value::Str(s) => Ok(s),
-            #[allow(unreachable_patterns)]
-            _ => Err(WRONGTYPE.into()),
+            Value::Str(s) => {
+                let mut scratch = Vec::new();
+                d.string(s.as_bytes(&mut scratch));
+            }
+            Value::List(l) => l.digest_into(&mut d),
+            Value::Hash(h) => h.digest_into(&mut d),
+            Value::Set(s) => s.digest_into(&mut d),
+            Value::ZSet(z) => z.digest_into(&mut d),
         }
+        d.finish(has_expire)
     }
+
+    typed_access!(as_str, as_str_mut, Str, StrValue);
+    typed_access!(as_list, as_list_mut, List, ListValue);
+    typed_access!(as_hash, as_hash_mut, Hash, HashValue);
+    typed_access!(as_set, as_set_mut, Set, SetValue);
+    typed_access!(as_zset, as_zset_mut, ZSet, ZSetValue);
 }
 
 /// Marker for "no expiry" (the key is absent from `Db::expires`).

@@ -51,6 +51,29 @@ impl Server {
             self.reject(c, cmd_id, &error::NOREPLICAS.into());
             return;
         }
+        // RESP2 has no out-of-band messages: a subscribed connection may only manage subscriptions.
+        if c.has(cflags::PUBSUB)
+            && c.reply.resp == 2
+            && !matches!(
+                spec.name,
+                "ping"
+                    | "subscribe"
+                    | "ssubscribe"
+                    | "unsubscribe"
+                    | "sunsubscribe"
+                    | "psubscribe"
+                    | "punsubscribe"
+                    | "quit"
+                    | "reset"
+            )
+        {
+            let e = CmdError::err(format!(
+                "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                self.commands.commands[cmd_id].full_name
+            ));
+            self.reject(c, cmd_id, &e);
+            return;
+        }
         if c.in_multi() && !is_exec_like {
             if spec.has(flags::NO_MULTI) {
                 let e = CmdError::err("Command not allowed inside a transaction");
@@ -149,6 +172,7 @@ impl Server {
         let mode_before = c.reply_mode;
         let saved_len = c.reply.buf.len();
         let prev_current = self.current_client.replace((c.slot, c.id));
+        self.current_client_resp = c.reply.resp;
         let start = unix_us();
         let result = (spec.handler)(self, c, args);
         let duration = unix_us().saturating_sub(start);
@@ -179,6 +203,10 @@ impl Server {
             }
             ReplyMode::Off if c.reply_mode == ReplyMode::Off => c.reply.buf.truncate(saved_len),
             _ => {}
+        }
+        // Messages this client published to itself, and pushes that bypass CLIENT REPLY OFF.
+        if prev_current.is_none() && !self.current_pushes.buf.is_empty() {
+            c.reply.buf.append(&mut self.current_pushes.buf);
         }
         self.stats.commands_processed += 1;
         c.commands += 1;

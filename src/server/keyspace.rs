@@ -81,8 +81,18 @@ impl Server {
     /// Store a value (overwriting, dropping any TTL unless `keep_ttl`) and signal the change.
     pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         let lru = self.lru_clock;
-        self.dbs[db].set(key, value, keep_ttl, lru);
+        let created = self.dbs[db].set(key, value, keep_ttl, lru);
         self.signal_modified_key(db, key);
+        if created {
+            self.key_created(db, key);
+        }
+    }
+
+    /// A key was added to `db` (Redis's dbAdd): the `new` keyspace event, and clients blocked on it
+    /// may be served. Every path that creates a key calls this once.
+    pub fn key_created(&mut self, db: usize, key: &[u8]) {
+        self.signal_key_as_ready(db, key);
+        self.notify_keyspace_event(EVENT_NEW, "new", key, db);
     }
 
     /// Delete a key if present (after lazy expiry); signals the change. Returns whether it existed.
@@ -221,8 +231,23 @@ impl Server {
         }
     }
 
-    /// Keyspace notification hook (issue: pub/sub). Kept as the one place every command reports to.
-    pub fn notify_keyspace_event(&mut self, _class: u32, _event: &str, _key: &[u8], _db: usize) {}
+    /// Publish a keyspace event (`notify-keyspace-events`): `__keyspace@<db>__:<key>` carries the
+    /// event name, `__keyevent@<db>__:<event>` the key. The one place every command reports to.
+    pub fn notify_keyspace_event(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
+        let enabled = self.config.notify_keyspace_events();
+        if enabled & class == 0 {
+            return;
+        }
+        if enabled & crate::config::notify::KEYSPACE != 0 {
+            let mut chan = format!("__keyspace@{db}__:").into_bytes();
+            chan.extend_from_slice(key);
+            self.publish(&chan, event.as_bytes(), false);
+        }
+        if enabled & crate::config::notify::KEYEVENT != 0 {
+            let chan = format!("__keyevent@{db}__:{event}");
+            self.publish(chan.as_bytes(), key, false);
+        }
+    }
 
     /// Redis's slow active-expire cycle: sample keys with a TTL in each db, delete the expired ones,
     /// keep going on a db while many were stale, and stop at the time budget.
@@ -291,7 +316,9 @@ impl Server {
     }
 }
 
-/// Keyspace-event classes (Redis's NOTIFY_* bits).
-pub const EVENT_GENERIC: u32 = 1 << 2;
-pub const EVENT_STRING: u32 = 1 << 3;
-pub const EVENT_EXPIRED: u32 = 1 << 8;
+/// Keyspace-event classes (Redis's NOTIFY_* bits), under the names commands use.
+pub use crate::config::notify::{
+    EVICTED as EVENT_EVICTED, EXPIRED as EVENT_EXPIRED, GENERIC as EVENT_GENERIC, HASH as EVENT_HASH,
+    KEY_MISS as EVENT_KEY_MISS, LIST as EVENT_LIST, NEW as EVENT_NEW, SET as EVENT_SET, STRING as EVENT_STRING,
+    ZSET as EVENT_ZSET,
+};

@@ -5,10 +5,12 @@
 //! client sent, and flushes replies before the next wait (`before_sleep`). Nothing here may block: a
 //! slow client is left with pending output and WRITABLE interest, never waited for.
 
+pub mod blocking;
 pub mod cron;
 pub mod dispatch;
 pub mod keyspace;
 pub mod latency;
+pub mod pubsub;
 pub mod shutdown;
 
 use std::collections::BTreeMap;
@@ -160,6 +162,12 @@ pub struct Server {
     pub replid: String,
     pub config_file: Option<String>,
     pub executable: String,
+    pub pubsub: pubsub::PubSub,
+    /// Push messages for the client running the current command (it is not in the slab), appended
+    /// after its reply; and that client's protocol version, which decides their framing.
+    pub current_pushes: crate::resp::reply::ReplyBuf,
+    pub current_client_resp: u8,
+    pub blocking: blocking::Blocking,
 }
 
 impl Server {
@@ -214,6 +222,10 @@ impl Server {
             startup_memory: 0,
             replid: String::new(),
             executable,
+            pubsub: Default::default(),
+            current_pushes: Default::default(),
+            current_client_resp: 2,
+            blocking: Default::default(),
         };
         server.run_id = server.random_hex(40);
         server.replid = server.random_hex(40);
@@ -286,8 +298,11 @@ impl Server {
                 return code;
             }
             let now = Instant::now();
-            let timeout =
+            let mut timeout =
                 if !self.pending_reads.is_empty() { Duration::ZERO } else { next_cron.saturating_duration_since(now) };
+            if let Some(deadline) = self.blocking.next_deadline() {
+                timeout = timeout.min(Duration::from_millis(deadline.saturating_sub(unix_ms())));
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout))
                 && e.kind() != io::ErrorKind::Interrupted
             {
@@ -464,7 +479,7 @@ impl Server {
             if c.has(cflags::CLOSE_AFTER_REPLY | cflags::CLOSE_ASAP) {
                 break;
             }
-            if self.is_paused_for(c) {
+            if self.is_paused_for(c) || c.blocked.is_some() {
                 break;
             }
             let limits = ParseLimits { max_bulk_len: self.config.proto_max_bulk_len(), authenticated: c.authenticated };
@@ -494,6 +509,9 @@ impl Server {
                         ArgSource::Inline => std::mem::take(&mut c.parser.inline_buf),
                     };
                     self.process_command(c, &crate::command::Args::new(&buf, &ranges));
+                    if !self.blocking.ready_is_empty() {
+                        self.handle_clients_blocked_on_keys();
+                    }
                     match source {
                         ArgSource::Query => c.qbuf = buf,
                         ArgSource::Inline => c.parser.inline_buf = buf,
@@ -522,6 +540,8 @@ impl Server {
         } else {
             let class = if c.has(cflags::MONITOR) {
                 crate::config::ClientClass::Replica
+            } else if c.has(cflags::PUBSUB) {
+                crate::config::ClientClass::Pubsub
             } else {
                 crate::config::ClientClass::Normal
             };
@@ -577,6 +597,8 @@ impl Server {
 
     /// Flush replies produced in this iteration and act on pending shutdown.
     fn before_sleep(&mut self) {
+        self.handle_blocked_timeouts();
+        self.resume_unblocked_clients();
         let pending = std::mem::take(&mut self.pending_writes);
         for slot in pending {
             self.write_to_client(slot);
@@ -598,6 +620,8 @@ impl Server {
     pub fn free_client(&mut self, mut c: Client) {
         let _ = self.poll.registry().deregister(c.stream.source());
         self.unwatch_all(&mut c);
+        self.pubsub_forget_client(&mut c);
+        self.unblock_forget(&mut c);
         self.monitors.retain(|&s| s != c.slot);
         if self.clients.contains(c.slot) {
             self.clients.remove(c.slot);
