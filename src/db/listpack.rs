@@ -437,6 +437,11 @@ impl Listpack {
         assert!(total <= MAX_TOTAL, "listpack would exceed {MAX_TOTAL} bytes");
         let tail = pos + old;
         if new > old {
+            // Grow by at most an eighth beyond the need (like an allocator's size classes): small
+            // listpacks are most of a dataset's memory, and doubling would waste up to half of it.
+            if total > self.buf.capacity() {
+                self.buf.reserve_exact((total - len).max(len / 8));
+            }
             self.buf.resize(total, 0);
             self.buf.copy_within(tail..len, pos + new);
         } else if new < old {
