@@ -12,6 +12,7 @@ pub mod intset;
 pub mod list;
 pub mod listpack;
 pub mod set;
+pub mod sorted_set;
 pub mod value;
 pub mod zset;
 
