@@ -60,6 +60,26 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args.get(2)));
             c.reply.ok();
         }
+        (b"quicklist-packed-threshold", 3) => {
+            // Redis: 0 restores the 1 GiB default; at most 4 GiB minus 1 MiB.
+            match crate::config::memtoull(args.get(2)) {
+                Some(sz) if sz <= (1u64 << 32) - (1 << 20) => {
+                    srv.list_packed_threshold =
+                        if sz == 0 { crate::db::list::DEFAULT_PACKED_THRESHOLD } else { sz as usize };
+                    c.reply.ok();
+                }
+                _ => return Err(CmdError::err("argument must be a memory value bigger than 1 and smaller than 4gb")),
+            }
+        }
+        (b"listpack", 3) => {
+            let Some(o) = srv.dbs[c.db].get(args.get(2)) else { return Err(error::NO_SUCH_KEY.into()) };
+            if !matches!(o.value, Value::List(_) | Value::Hash(_) | Value::ZSet(_)) {
+                return Err(CmdError::err(
+                    "The value stored at the specified key is not represented using an listpack",
+                ));
+            }
+            c.reply.simple(b"Listpack structure printed on stdout");
+        }
         (b"change-repl-id", 2) => {
             srv.replid = srv.random_hex(40);
             c.reply.ok();

@@ -15,6 +15,7 @@ pub mod expire;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod list;
 pub mod pubsub;
 pub mod server_cmd;
 pub mod string;
@@ -260,6 +261,7 @@ impl CommandTable {
             introspection::COMMANDS,
             debug::COMMANDS,
             pubsub::COMMANDS,
+            list::COMMANDS,
         ];
         let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };
         for family in families {

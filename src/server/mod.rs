@@ -168,6 +168,9 @@ pub struct Server {
     pub current_pushes: crate::resp::reply::ReplyBuf,
     pub current_client_resp: u8,
     pub blocking: blocking::Blocking,
+    /// Elements of at least this size get a quicklist node of their own (DEBUG
+    /// QUICKLIST-PACKED-THRESHOLD).
+    pub list_packed_threshold: usize,
 }
 
 impl Server {
@@ -226,6 +229,7 @@ impl Server {
             current_pushes: Default::default(),
             current_client_resp: 2,
             blocking: Default::default(),
+            list_packed_threshold: crate::db::list::DEFAULT_PACKED_THRESHOLD,
         };
         server.run_id = server.random_hex(40);
         server.replid = server.random_hex(40);
