@@ -158,6 +158,20 @@ impl RawConn {
         out
     }
 
+    /// Read one CRLF-terminated line (without the CRLF).
+    pub fn read_line(&mut self) -> String {
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            match self.s.read(&mut b) {
+                Ok(1) => line.push(b[0]),
+                _ => break,
+            }
+        }
+        line.truncate(line.len().saturating_sub(2));
+        String::from_utf8_lossy(&line).into_owned()
+    }
+
     /// Send `req` and assert the reply is exactly `expected`.
     pub fn roundtrip(&mut self, req: &[u8], expected: &[u8]) {
         self.send(req);
