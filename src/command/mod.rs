@@ -18,6 +18,7 @@ pub mod keys;
 pub mod list;
 pub mod pubsub;
 pub mod server_cmd;
+pub mod sort;
 pub mod string;
 pub mod transaction;
 
@@ -262,6 +263,7 @@ impl CommandTable {
             debug::COMMANDS,
             pubsub::COMMANDS,
             list::COMMANDS,
+            sort::COMMANDS,
         ];
         let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };
         for family in families {
