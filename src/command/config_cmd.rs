@@ -61,6 +61,17 @@ fn apply_changes(srv: &mut Server, changed: &[&'static str]) -> Result<(), (&'st
             "port" | "bind" | "unixsocket" | "unixsocketperm" | "tcp-backlog" => relisten = Some(name),
             "loglevel" => crate::log::set_level(srv.config.loglevel()),
             "hz" => srv.hz = srv.config.hz(),
+            "maxmemory" => {
+                // Like Redis: a limit below current usage evicts right away, not at the next command.
+                if srv.config.maxmemory() > 0 && crate::command::info::used_memory() > srv.config.maxmemory() {
+                    log::warn!(
+                        "WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.",
+                        srv.config.maxmemory(),
+                        crate::command::info::used_memory()
+                    );
+                }
+                srv.perform_evictions();
+            }
             _ => {}
         }
     }

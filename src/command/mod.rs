@@ -12,10 +12,12 @@ pub mod config_cmd;
 pub mod connection;
 pub mod debug;
 pub mod expire;
+pub mod hash;
 pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod pubsub;
 pub mod server_cmd;
 pub mod sort;
@@ -264,6 +266,8 @@ impl CommandTable {
             pubsub::COMMANDS,
             list::COMMANDS,
             sort::COMMANDS,
+            hash::COMMANDS,
+            memory::COMMANDS,
         ];
         let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };
         for family in families {

@@ -10,8 +10,8 @@ use std::cmp::Ordering;
 use super::flags::*;
 use super::{Args, CommandSpec, KEY1};
 use crate::client::Client;
-use crate::db::list::End;
 use crate::db::Value;
+use crate::db::list::End;
 use crate::db::list::ListValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::server::Server;
@@ -44,7 +44,8 @@ struct SortOpts<'a> {
 }
 
 fn parse_opts<'a>(args: &Args<'a>, readonly: bool) -> Result<SortOpts<'a>, CmdError> {
-    let mut o = SortOpts { desc: false, alpha: false, limit: None, by: None, dont_sort: false, gets: Vec::new(), store: None };
+    let mut o =
+        SortOpts { desc: false, alpha: false, limit: None, by: None, dont_sort: false, gets: Vec::new(), store: None };
     let mut j = 2;
     while j < args.len() {
         let left = args.len() - j - 1;
@@ -96,7 +97,7 @@ fn lookup_by_pattern(srv: &mut Server, db: usize, pattern: &[u8], element: &[u8]
     let o = srv.lookup_read(db, &key)?;
     match (field, &o.value) {
         (None, Value::Str(s)) => Some(s.to_vec()),
-        (Some(f), Value::Hash(h)) => h.get(f),
+        (Some(f), Value::Hash(h)) => h.get(f).map(|v| v.to_vec()),
         _ => None,
     }
 }

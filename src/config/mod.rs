@@ -233,6 +233,7 @@ mod ids {
     pub const LAZYFREE_LAZY_SERVER_DEL: usize = index_of("lazyfree-lazy-server-del");
     pub const ACTIVE_EXPIRE_EFFORT: usize = index_of("active-expire-effort");
     pub const LIST_MAX_LISTPACK_SIZE: usize = index_of("list-max-listpack-size");
+    pub const MAXMEMORY_SAMPLES: usize = index_of("maxmemory-samples");
     pub const HASH_MAX_LISTPACK_ENTRIES: usize = index_of("hash-max-listpack-entries");
     pub const HASH_MAX_LISTPACK_VALUE: usize = index_of("hash-max-listpack-value");
     pub const SET_MAX_INTSET_ENTRIES: usize = index_of("set-max-intset-entries");
@@ -510,6 +511,10 @@ impl Config {
     pub fn maxmemory_policy(&self) -> &'static str {
         let v = self.choice(ids::MAXMEMORY_POLICY);
         table::MAXMEMORY_POLICY.iter().find(|(_, p)| *p == v).map_or("noeviction", |(name, _)| name)
+    }
+
+    pub fn maxmemory_samples(&self) -> usize {
+        self.number(ids::MAXMEMORY_SAMPLES).max(1) as usize
     }
 
     pub fn lazyfree_lazy_user_del(&self) -> bool {

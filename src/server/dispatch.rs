@@ -40,9 +40,9 @@ impl Server {
             self.reject(c, cmd_id, &e);
             return;
         }
-        if self.config.maxmemory() > 0 && self.rejects_on_oom(c, spec) {
-            let used = crate::command::info::used_memory();
-            if used > self.config.maxmemory() {
+        if self.config.maxmemory() > 0 {
+            let out_of_memory = !self.perform_evictions();
+            if out_of_memory && self.rejects_on_oom(c, spec) {
                 self.reject(c, cmd_id, &error::OOM.into());
                 return;
             }

@@ -8,6 +8,7 @@
 pub mod blocking;
 pub mod cron;
 pub mod dispatch;
+pub mod eviction;
 pub mod keyspace;
 pub mod latency;
 pub mod pubsub;
