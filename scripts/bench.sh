@@ -354,8 +354,58 @@ mem_row() {
     fi
 }
 
+# Generators for mem_row_pipe: RESP commands on stdout, streamed into redis-cli --pipe.
+# gen_small_hashes N: N hashes hash:<i> with 10 fields f0..f9 holding short values.
+gen_small_hashes() {
+    awk -v n="$1" 'function bulk(s) { printf "$%d\r\n%s\r\n", length(s), s }
+        BEGIN { for (i = 0; i < n; i++) {
+            printf "*22\r\n"; bulk("HSET"); bulk("hash:" i)
+            for (f = 0; f < 10; f++) { bulk("f" f); bulk("v" i "-" f) }
+        } }'
+}
+
+# gen_big_zset N: one sorted set "zset" of N members member:<i> with random scores,
+# 100 members per ZADD.
+gen_big_zset() {
+    awk -v n="$1" 'function bulk(s) { printf "$%d\r\n%s\r\n", length(s), s }
+        BEGIN { srand(42); for (i = 0; i < n; i += 100) {
+            k = (n - i < 100) ? n - i : 100
+            printf "*%d\r\n", 2 + 2 * k; bulk("ZADD"); bulk("zset")
+            for (j = 0; j < k; j++) { bulk(sprintf("%.6f", rand() * 1000000)); bulk("member:" (i + j)) }
+        } }'
+}
+
+# mem_row_pipe LABEL GENERATOR ARGS...: like mem_row, but the dataset is built by
+# streaming GENERATOR's commands through redis-cli --pipe.
+mem_row_pipe() {
+    local label=$1 gen=$2 kind out
+    shift 2
+    local -A used=() rss=()
+    for kind in "${KINDS[@]}"; do
+        start_server "$kind"
+        if out=$("$gen" "$@" | timeout "$BENCH_TIMEOUT" redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$kind]}" --pipe 2>&1) &&
+            [[ $out == *"errors: 0"* ]]; then
+            used[$kind]=$(used_memory "$kind")
+            rss[$kind]=$(($(rss_kb "${SERVER_PID[$kind]}") * 1024))
+        else
+            log "  $kind: $gen failed: $(tail -c 300 <<<"$out")"
+            used[$kind]=err rss[$kind]=err
+        fi
+        assert_alive "$kind" "$gen"
+        log "$label $kind: used_memory $(fmt_mib "${used[$kind]:-}"), RSS $(fmt_mib "${rss[$kind]}")"
+        stop_server "$kind"
+    done
+    local r
+    r=$(check "$(ratio "${rss[ferrodis]}" "${rss[redis]:-}")" '<=' "$TARGET_RSS_RATIO" "${rss[ferrodis]}")
+    if [[ $r == *"$MISS"* ]]; then MISSES_ROWS=$((MISSES_ROWS + 1)); fi
+    MEM_TABLE+=("| $label | ferrodis | $(fmt_mib "${used[ferrodis]:-}") | $(fmt_mib "${rss[ferrodis]}") | $r | RSS ratio ≤ $TARGET_RSS_RATIO |")
+    if [[ $HAVE_REDIS == 1 ]]; then
+        MEM_TABLE+=("| $label | redis | $(fmt_mib "${used[redis]:-}") | $(fmt_mib "${rss[redis]}") | 1.00 | |")
+    fi
+}
+
 # ---------------------------------------------------------------------------
-# Rows. Later rows (LPUSH, LPOP, SADD, HSET, ZADD, LRANGE_100, AOF modes, ...) go
+# Rows. Later rows (AOF modes, ...) go
 # here: one bench_row/mem_row line each, or a start_servers/stop_servers block
 # with extra server arguments (e.g. `start_servers --appendonly yes`).
 # ---------------------------------------------------------------------------
@@ -374,7 +424,21 @@ for test in set get incr mset; do
 done
 stop_servers
 
+# The collection types. LPOP runs after LPUSH on the same servers, so it pops what
+# LPUSH pushed (redis-benchmark's own order); LRANGE_100 reads 100 elements per
+# request, so it gets a tenth of the requests.
+start_servers
+for test in lpush lpop sadd hset zadd lrange_100; do
+    n1=$BENCH_N_P1 n16=$BENCH_N_P16
+    if [[ $test == lrange_100 ]]; then n1=$((BENCH_N_P1 / 10)) n16=$((BENCH_N_P16 / 10)); fi
+    bench_row "$test" 1 "$n1"
+    bench_row "$test" 16 "$n16"
+done
+stop_servers
+
 mem_row "DEBUG POPULATE $BENCH_POPULATE" DEBUG POPULATE "$BENCH_POPULATE"
+mem_row_pipe "$BENCH_POPULATE hashes of 10 fields" gen_small_hashes "$BENCH_POPULATE"
+mem_row_pipe "1 sorted set of $BENCH_POPULATE members" gen_big_zset "$BENCH_POPULATE"
 
 # ---------------------------------------------------------------------------
 # Report
