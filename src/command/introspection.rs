@@ -18,6 +18,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         handler: command_all,
         group: "server",
         subcommands: COMMAND_SUBCOMMANDS,
+        getkeys: None,
     },
     CommandSpec::container("slowlog", -2, 0, "server", SLOWLOG_SUBCOMMANDS),
     CommandSpec::new("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "server", monitor),
@@ -222,13 +223,13 @@ fn command_getkeys(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         crate::command::Lookup::Found(cmd) => cmd,
         _ => return Err(CmdError::err("Invalid command specified")),
     };
-    if cmd.spec.keys.first <= 0 {
+    if cmd.spec.keys.first <= 0 && cmd.spec.getkeys.is_none() {
         return Err(CmdError::err("The command has no key arguments"));
     }
     if !cmd.spec.arity_ok(inner.len()) {
         return Err(CmdError::err("Invalid number of arguments specified for command"));
     }
-    let positions = cmd.spec.key_positions(inner.len());
+    let positions = cmd.spec.keys_in(&inner);
     if positions.is_empty() {
         return Err(CmdError::err("Invalid arguments specified for command"));
     }

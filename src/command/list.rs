@@ -37,12 +37,13 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("lpos", -3, READONLY, KEY1, "list", lpos),
     CommandSpec::new("rpoplpush", 3, WRITE | DENYOOM, KEY1_2, "list", rpoplpush),
     CommandSpec::new("lmove", 5, WRITE | DENYOOM, KEY1_2, "list", lmove),
-    CommandSpec::new("lmpop", -4, WRITE, NO_KEYS, "list", lmpop),
+    CommandSpec::new("lmpop", -4, WRITE, NO_KEYS, "list", lmpop).with_getkeys(|a| super::numkeys_positions(a, 1, &[])),
     CommandSpec::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, KEYS_BUT_LAST, "list", blpop),
     CommandSpec::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, KEYS_BUT_LAST, "list", brpop),
     CommandSpec::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KEY1_2, "list", brpoplpush),
     CommandSpec::new("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KEY1_2, "list", blmove),
-    CommandSpec::new("blmpop", -5, WRITE | BLOCKING, NO_KEYS, "list", blmpop),
+    CommandSpec::new("blmpop", -5, WRITE | BLOCKING, NO_KEYS, "list", blmpop)
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[])),
 ];
 
 impl Server {

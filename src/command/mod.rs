@@ -20,6 +20,7 @@ pub mod list;
 pub mod memory;
 pub mod pubsub;
 pub mod server_cmd;
+pub mod set;
 pub mod sort;
 pub mod string;
 pub mod transaction;
@@ -137,6 +138,17 @@ impl<'a> Args<'a> {
     }
 }
 
+/// Keys given as `numkeys key [key ...]` with the count at `at` (LMPOP, ZUNION, SINTERCARD, ...),
+/// plus `first` keys named before it (ZUNIONSTORE's destination). Bad counts find no keys.
+pub fn numkeys_positions(args: &Args, at: usize, first: &[usize]) -> Vec<usize> {
+    let mut out = first.to_vec();
+    match parse_i64(args.get(at)) {
+        Some(n) if n > 0 && (at as i64 + n) < args.len() as i64 => out.extend(at + 1..=at + n as usize),
+        _ => return Vec::new(),
+    }
+    out
+}
+
 /// A HELP reply in Redis's layout: a header line, the given lines, then the HELP entry itself.
 pub fn reply_help(c: &mut Client, cmd: &str, lines: &[&str]) {
     c.reply.array(lines.len() + 3);
@@ -175,6 +187,9 @@ pub struct CommandSpec {
     /// Redis's command group (COMMAND DOCS), e.g. "string", "generic", "server".
     pub group: &'static str,
     pub subcommands: &'static [CommandSpec],
+    /// For commands whose keys move with their arguments (a numkeys count, SORT's STORE): finds
+    /// them in a concrete argv, as Redis's getkeys_proc does.
+    pub getkeys: Option<fn(&Args) -> Vec<usize>>,
 }
 
 impl CommandSpec {
@@ -186,7 +201,13 @@ impl CommandSpec {
         group: &'static str,
         handler: Handler,
     ) -> Self {
-        CommandSpec { name, arity, flags, keys, handler, group, subcommands: &[] }
+        CommandSpec { name, arity, flags, keys, handler, group, subcommands: &[], getkeys: None }
+    }
+
+    /// The same entry with a key finder for movable keys.
+    pub const fn with_getkeys(mut self, f: fn(&Args) -> Vec<usize>) -> Self {
+        self.getkeys = Some(f);
+        self
     }
 
     pub const fn container(
@@ -196,7 +217,16 @@ impl CommandSpec {
         group: &'static str,
         subcommands: &'static [CommandSpec],
     ) -> Self {
-        CommandSpec { name, arity, flags, keys: NO_KEYS, handler: container_without_subcommand, group, subcommands }
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys: NO_KEYS,
+            handler: container_without_subcommand,
+            group,
+            subcommands,
+            getkeys: None,
+        }
     }
 
     pub fn has(&self, flag: u32) -> bool {
@@ -207,6 +237,14 @@ impl CommandSpec {
         let argc = argc as i64;
         let arity = self.arity as i64;
         if arity > 0 { argc == arity } else { argc >= -arity }
+    }
+
+    /// Indexes of the key arguments in a concrete argv (movable keys included).
+    pub fn keys_in(&self, args: &Args) -> Vec<usize> {
+        match self.getkeys {
+            Some(f) => f(args),
+            None => self.key_positions(args.len()),
+        }
     }
 
     /// Indexes of the key arguments for `argc` arguments.
@@ -267,6 +305,7 @@ impl CommandTable {
             list::COMMANDS,
             sort::COMMANDS,
             hash::COMMANDS,
+            set::COMMANDS,
             memory::COMMANDS,
         ];
         let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };

@@ -18,9 +18,34 @@ use crate::server::Server;
 use crate::server::keyspace::{EVENT_GENERIC, EVENT_LIST};
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("sort", -2, WRITE | DENYOOM, KEY1, "generic", sort),
+    CommandSpec::new("sort", -2, WRITE | DENYOOM, KEY1, "generic", sort).with_getkeys(sort_keys),
     CommandSpec::new("sort_ro", -2, READONLY, KEY1, "generic", sort_ro),
 ];
+
+/// SORT's keys: the sorted key and, when given, the last STORE destination (Redis's sortGetKeys,
+/// which skips over the arguments of LIMIT, GET and BY).
+fn sort_keys(args: &Args) -> Vec<usize> {
+    let mut keys = vec![1];
+    let mut store = None;
+    let mut j = 2;
+    while j < args.len() {
+        let skip = if args.is(j, "limit") {
+            2
+        } else if args.is(j, "get") || args.is(j, "by") {
+            1
+        } else if args.is(j, "store") {
+            if j + 1 < args.len() {
+                store = Some(j + 1);
+            }
+            1
+        } else {
+            0
+        };
+        j += 1 + skip;
+    }
+    keys.extend(store);
+    keys
+}
 
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA] [STORE dest]
 fn sort(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
@@ -241,7 +266,13 @@ fn sort_generic(srv: &mut Server, c: &mut Client, args: &Args, readonly: bool) -
 fn collect_elements(value: &Value, dont_sort: bool, desc: bool) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = match value {
         Value::List(l) => l.iter().map(|v| v.to_vec()).collect(),
-        Value::Set(s) => s.members(),
+        Value::Set(s) => s
+            .iter()
+            .map(|m| match m {
+                crate::db::set::Member::Int(n) => n.to_string().into_bytes(),
+                crate::db::set::Member::Bytes(b) => b.to_vec(),
+            })
+            .collect(),
         Value::ZSet(z) => z.members_by_score(),
         _ => Vec::new(),
     };
