@@ -260,9 +260,12 @@ impl Server {
             return false;
         };
         let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { return false };
-        let was_blocked = self.unblock(&mut c).is_some();
-        if was_blocked {
+        let state = self.unblock(&mut c);
+        let was_blocked = state.is_some();
+        if let Some(state) = state {
             if with_error {
+                // Counted against the blocked command, as Redis's updateStatsOnUnblock does.
+                self.cmd_stats[state.cmd_id].failed += 1;
                 self.reply_error(&mut c, &CmdError::from("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
             } else {
                 c.reply.null_array();
