@@ -574,6 +574,8 @@ mod tests {
             "min-replicas-to-write",
             "min-replicas-max-lag",
             "maxmemory",
+            "maxmemory-policy",
+            "maxmemory-samples",
             "lazyfree-lazy-user-del",
             "lazyfree-lazy-user-flush",
             "lazyfree-lazy-expire",
