@@ -42,41 +42,59 @@ const SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 /// Redis's ACL categories for a command, derived from its flags and group.
+/// ACL categories in the order Redis prints them (the bit order of its category table).
+const CATEGORY_ORDER: &[&str] = &[
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+];
+
 fn categories(spec: &CommandSpec) -> Vec<String> {
-    let mut cats = Vec::new();
+    let mut cats: Vec<&str> = Vec::new();
     let group_cat = match spec.group {
         "generic" => Some("keyspace"),
-        "string" => Some("string"),
-        "connection" => Some("connection"),
+        "sorted-set" => Some("sortedset"),
         "transactions" => Some("transaction"),
         "server" => None,
         other => Some(other),
     };
+    cats.extend(group_cat);
     if spec.has(WRITE) {
-        cats.push("@write".to_string());
+        cats.push("write");
     }
     if spec.has(READONLY) {
-        cats.push("@read".to_string());
+        cats.push("read");
     }
     if spec.has(ADMIN) {
-        cats.push("@admin".to_string());
-        cats.push("@dangerous".to_string());
+        cats.push("admin");
+        cats.push("dangerous");
     }
     if spec.has(PUBSUB) {
-        cats.push("@pubsub".to_string());
+        cats.push("pubsub");
     }
-    if spec.has(FAST) {
-        cats.push("@fast".to_string());
-    } else {
-        cats.push("@slow".to_string());
-    }
+    cats.push(if spec.has(FAST) { "fast" } else { "slow" });
     if spec.has(BLOCKING) {
-        cats.push("@blocking".to_string());
+        cats.push("blocking");
     }
-    if let Some(g) = group_cat {
-        cats.push(format!("@{g}"));
-    }
-    cats
+    CATEGORY_ORDER.iter().filter(|c| cats.contains(c)).map(|c| format!("@{c}")).collect()
 }
 
 fn reply_command_info(srv: &Server, c: &mut Client, cmd: &Command) {

@@ -24,6 +24,7 @@ pub mod set;
 pub mod sort;
 pub mod string;
 pub mod transaction;
+pub mod zset;
 
 use std::collections::HashMap;
 
@@ -306,6 +307,7 @@ impl CommandTable {
             sort::COMMANDS,
             hash::COMMANDS,
             set::COMMANDS,
+            zset::COMMANDS,
             memory::COMMANDS,
         ];
         let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };

@@ -273,7 +273,7 @@ fn collect_elements(value: &Value, dont_sort: bool, desc: bool) -> Vec<Vec<u8>> 
                 crate::db::set::Member::Bytes(b) => b.to_vec(),
             })
             .collect(),
-        Value::ZSet(z) => z.members_by_score(),
+        Value::ZSet(z) => z.iter().map(|(m, _)| m.to_vec()).collect(),
         _ => Vec::new(),
     };
     if dont_sort && desc && !matches!(value, Value::Set(_)) {

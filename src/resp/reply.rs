@@ -40,10 +40,17 @@ impl ReplyBuf {
         self.buf.extend_from_slice(b"\r\n");
     }
 
-    /// An error reply; `text` starts with its code (`ERR syntax error`, `WRONGTYPE ...`).
+    /// An error reply; `text` starts with its code (`ERR syntax error`, `WRONGTYPE ...`). Line breaks
+    /// (which can come from echoed client arguments) become spaces, as in Redis: an error is one line.
     pub fn error(&mut self, text: &[u8]) {
         self.buf.push(b'-');
+        let start = self.buf.len();
         self.buf.extend_from_slice(text);
+        for b in &mut self.buf[start..] {
+            if *b == b'\r' || *b == b'\n' {
+                *b = b' ';
+            }
+        }
         self.buf.extend_from_slice(b"\r\n");
     }
 
