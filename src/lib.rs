@@ -22,6 +22,7 @@ pub mod glob;
 pub mod log;
 pub mod net;
 pub mod numeric;
+pub mod persistence;
 pub mod resp;
 pub mod server;
 

@@ -60,6 +60,7 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args.get(2)));
             c.reply.ok();
         }
+        (b"reload", _) => debug_reload(srv, c, args)?,
         (b"quicklist-packed-threshold", 3) => {
             // Redis: 0 restores the 1 GiB default; at most 4 GiB minus 1 MiB.
             match crate::config::memtoull(args.get(2)) {
@@ -153,6 +154,38 @@ fn debug_object(srv: &mut Server, c: &mut Client, key: &[u8]) -> CmdResult {
         idle
     );
     c.reply.simple(line.as_bytes());
+    Ok(())
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the dump, empty the keyspace, load it back.
+fn debug_reload(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let (mut flush, mut save) = (true, true);
+    for opt in args.iter().skip(2) {
+        if opt.eq_ignore_ascii_case(b"merge") {
+            // Duplicates replace existing keys: the loader always overwrites.
+        } else if opt.eq_ignore_ascii_case(b"noflush") {
+            flush = false;
+        } else if opt.eq_ignore_ascii_case(b"nosave") {
+            save = false;
+        } else {
+            return Err(CmdError::err("DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."));
+        }
+    }
+    let filename = srv.config.dbfilename().to_string();
+    if save && srv.rdb_save(&filename).is_err() {
+        return Err(CmdError::from("ERR"));
+    }
+    if flush {
+        for db in 0..srv.dbs.len() {
+            srv.touch_all_watched_in_db(db, None);
+            srv.dbs[db].clear();
+        }
+    }
+    if srv.rdb_load(&filename).is_err() {
+        return Err(CmdError::err("Error trying to load the RDB dump"));
+    }
+    log::warn!("DB reloaded by DEBUG RELOAD");
+    c.reply.ok();
     Ok(())
 }
 

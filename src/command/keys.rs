@@ -374,7 +374,12 @@ fn flushdb(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 fn flushall(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     flush_flags(args)?;
     srv.flush_all();
-    srv.dirty += 1;
+    // A running child's dump would resurrect what was just flushed.
+    srv.kill_rdb_child();
+    if !srv.config.save_points().is_empty() {
+        let filename = srv.config.dbfilename().to_string();
+        let _ = srv.rdb_save(&filename);
+    }
     c.reply.ok();
     Ok(())
 }

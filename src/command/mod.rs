@@ -18,6 +18,7 @@ pub mod introspection;
 pub mod keys;
 pub mod list;
 pub mod memory;
+pub mod persistence_cmd;
 pub mod pubsub;
 pub mod server_cmd;
 pub mod set;
@@ -308,6 +309,7 @@ impl CommandTable {
             hash::COMMANDS,
             set::COMMANDS,
             zset::COMMANDS,
+            persistence_cmd::COMMANDS,
             memory::COMMANDS,
         ];
         let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };

@@ -234,6 +234,7 @@ mod ids {
     pub const ACTIVE_EXPIRE_EFFORT: usize = index_of("active-expire-effort");
     pub const LIST_MAX_LISTPACK_SIZE: usize = index_of("list-max-listpack-size");
     pub const MAXMEMORY_SAMPLES: usize = index_of("maxmemory-samples");
+    pub const RDB_KEY_SAVE_DELAY: usize = index_of("rdb-key-save-delay");
     pub const HASH_MAX_LISTPACK_ENTRIES: usize = index_of("hash-max-listpack-entries");
     pub const HASH_MAX_LISTPACK_VALUE: usize = index_of("hash-max-listpack-value");
     pub const SET_MAX_INTSET_ENTRIES: usize = index_of("set-max-intset-entries");
@@ -451,6 +452,10 @@ impl Config {
 
     pub fn rdbchecksum(&self) -> bool {
         self.flag(ids::RDBCHECKSUM)
+    }
+
+    pub fn rdb_key_save_delay(&self) -> i64 {
+        self.number(ids::RDB_KEY_SAVE_DELAY)
     }
 
     pub fn stop_writes_on_bgsave_error(&self) -> bool {

@@ -24,6 +24,7 @@ impl Server {
         }
         self.clients_cron(now);
         self.databases_cron();
+        self.persistence_cron();
     }
 
     /// Close clients idle for longer than `timeout` seconds (never MONITORs).

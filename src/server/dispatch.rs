@@ -47,6 +47,14 @@ impl Server {
                 return;
             }
         }
+        // A failing background save stops writes (and PING) until a save succeeds again.
+        if self.writes_refused_by_bgsave_error()
+            && !self.is_replica()
+            && (self.is_write_command(c, spec) || spec.name == "ping")
+        {
+            self.reject(c, cmd_id, &error::MISCONF.into());
+            return;
+        }
         if !self.good_replicas_ok() && self.is_write_command(c, spec) {
             self.reject(c, cmd_id, &error::NOREPLICAS.into());
             return;

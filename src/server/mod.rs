@@ -12,6 +12,7 @@ pub mod eviction;
 pub mod keyspace;
 pub mod latency;
 pub mod pubsub;
+pub mod rdb_persistence;
 pub mod shutdown;
 
 use std::collections::BTreeMap;
@@ -172,6 +173,7 @@ pub struct Server {
     /// Elements of at least this size get a quicklist node of their own (DEBUG
     /// QUICKLIST-PACKED-THRESHOLD).
     pub list_packed_threshold: usize,
+    pub rdb: rdb_persistence::RdbState,
 }
 
 impl Server {
@@ -231,6 +233,7 @@ impl Server {
             current_client_resp: 2,
             blocking: Default::default(),
             list_packed_threshold: crate::db::list::DEFAULT_PACKED_THRESHOLD,
+            rdb: Default::default(),
         };
         server.run_id = server.random_hex(40);
         server.replid = server.random_hex(40);

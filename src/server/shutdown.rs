@@ -140,8 +140,15 @@ impl Server {
     /// Everything that must happen before exiting: log, remove pid and socket files. Returns Err with
     /// the reason when the shutdown cannot proceed (then the server keeps running).
     pub fn prepare_for_shutdown(&mut self, flags: ShutdownFlags) -> Result<(), String> {
-        let _ = flags;
         log::warn!("User requested shutdown...");
+        if (!self.config.save_points().is_empty() && !flags.nosave) || flags.save {
+            if !self.save_on_shutdown() && !flags.force {
+                return Err("Errors trying to SHUTDOWN. Check logs.".to_string());
+            }
+        } else if self.rdb.child.is_some() {
+            log::warn!("There is a child saving an .rdb. Killing it!");
+            self.kill_rdb_child();
+        }
         if let Some(pidfile) = self.config.pidfile()
             && !pidfile.is_empty()
         {

@@ -1,0 +1,373 @@
+//! RDB persistence as the server drives it: SAVE in the foreground, BGSAVE in a forked child, save
+//! points checked from the cron, the child reaped without blocking, loading at startup, and the
+//! INFO persistence counters.
+//!
+//! A save always writes `temp-<pid>.rdb` in `dir`, fsyncs it and renames it over `dbfilename`, so a
+//! failed or interrupted save never replaces the previous good dump. The event loop never waits for
+//! a child: the cron polls it with WNOHANG. The child only serializes the memory it inherited and
+//! exits; it never touches sockets.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::time::Instant;
+
+use crate::persistence::rdb::{self, LoadLimits, LoadStats, SaveInfo, SaveOptions};
+use crate::server::{Server, unix_ms};
+
+/// A failed BGSAVE is retried by the save points only after this many seconds (CONFIG_BGSAVE_RETRY_DELAY).
+const BGSAVE_RETRY_DELAY: u64 = 5;
+
+/// The background child, while one runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Child {
+    pub pid: i32,
+    pub started_unix: u64,
+}
+
+/// Counters and state of RDB saving (INFO persistence).
+#[derive(Debug)]
+pub struct RdbState {
+    pub child: Option<Child>,
+    pub last_bgsave_ok: bool,
+    pub last_bgsave_try: u64,
+    pub last_bgsave_time_sec: i64,
+    pub dirty_before_bgsave: u64,
+    pub bgsave_scheduled: bool,
+    pub saves: u64,
+    pub last_load_keys_loaded: u64,
+    pub last_load_keys_expired: u64,
+}
+
+impl Default for RdbState {
+    fn default() -> Self {
+        RdbState {
+            child: None,
+            last_bgsave_ok: true,
+            last_bgsave_try: 0,
+            last_bgsave_time_sec: -1,
+            dirty_before_bgsave: 0,
+            bgsave_scheduled: false,
+            saves: 0,
+            last_load_keys_loaded: 0,
+            last_load_keys_expired: 0,
+        }
+    }
+}
+
+/// A save or fork that did not happen; the reason is in the log, as with Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaveFailed;
+
+/// Why loading stopped.
+#[derive(Debug)]
+pub enum LoadError {
+    /// No file to load (not an error at startup).
+    Missing,
+    Io(std::io::Error),
+    Format(crate::persistence::rdb_io::RdbError),
+}
+
+impl Server {
+    fn save_options(&self) -> SaveOptions {
+        SaveOptions { compression: self.config.rdbcompression(), checksum: self.config.rdbchecksum() }
+    }
+
+    fn save_info(&self) -> SaveInfo {
+        let policy = self.config.maxmemory_policy();
+        SaveInfo {
+            used_mem: crate::command::info::used_memory(),
+            replication: None,
+            aof_base: false,
+            save_lru_idle: policy.contains("lru"),
+            lru_clock: self.lru_clock,
+            key_delay_us: self.config.rdb_key_save_delay(),
+        }
+    }
+
+    /// The thresholds loaded values are rebuilt with.
+    pub fn load_limits(&self) -> LoadLimits {
+        LoadLimits {
+            list: self.list_limits(),
+            hash: crate::db::hash::Limits {
+                max_entries: self.config.hash_max_listpack_entries(),
+                max_value: self.config.hash_max_listpack_value(),
+            },
+            set_max_intset: crate::db::set::intset_limit(self.config.set_max_intset_entries()),
+            zset: crate::db::zset::ZSetLimits {
+                max_entries: self.config.zset_max_listpack_entries(),
+                max_value: self.config.zset_max_listpack_value(),
+            },
+        }
+    }
+
+    /// Write the dataset to `filename` through a temp file (Redis's rdbSave). Logs like Redis; on
+    /// success resets the dirty counter and LASTSAVE.
+    pub fn rdb_save(&mut self, filename: &str) -> Result<(), SaveFailed> {
+        let info = self.save_info();
+        let opts = self.save_options();
+        let result = write_rdb_file(&self.dbs, &info, opts, filename);
+        if result.is_ok() {
+            log::info!("DB saved on disk");
+            self.dirty = 0;
+            self.lastsave = unix_ms() / 1000;
+            self.rdb.last_bgsave_ok = true;
+        }
+        result
+    }
+
+    /// BGSAVE: fork a child that writes the dump while the parent keeps serving.
+    pub fn rdb_bgsave(&mut self) -> Result<(), SaveFailed> {
+        if self.rdb.child.is_some() {
+            return Err(SaveFailed);
+        }
+        self.rdb.saves += 1;
+        self.rdb.dirty_before_bgsave = self.dirty;
+        self.rdb.last_bgsave_try = unix_ms() / 1000;
+        let filename = self.config.dbfilename().to_string();
+        let info = self.save_info();
+        let opts = self.save_options();
+        // SAFETY: the server is single-threaded, so the child gets a consistent copy of all memory and
+        // no lock can be held by another thread. The child only serializes and leaves with _exit,
+        // running no destructors and touching no file descriptor but its own output file.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            crate::log::set_role(b'C');
+            let code = match write_rdb_file(&self.dbs, &info, opts, &filename) {
+                Ok(()) => {
+                    log::info!("DB saved on disk");
+                    0
+                }
+                Err(SaveFailed) => 1,
+            };
+            // SAFETY: leaving the child without unwinding or flushing the parent's state.
+            unsafe { libc::_exit(code) };
+        }
+        if pid < 0 {
+            self.rdb.last_bgsave_ok = false;
+            log::warn!("Can't save in background: fork: {}", std::io::Error::last_os_error());
+            return Err(SaveFailed);
+        }
+        log::info!("Background saving started by pid {pid}");
+        self.rdb.child = Some(Child { pid, started_unix: unix_ms() / 1000 });
+        for db in &mut self.dbs {
+            // Rehashing now would copy every page the child shares with us.
+            db.dict.can_resize = false;
+            db.expires.can_resize = false;
+        }
+        Ok(())
+    }
+
+    /// Reap a finished child (from the cron; never blocks) and record how it ended.
+    pub fn check_child_done(&mut self) {
+        let Some(child) = self.rdb.child else { return };
+        let mut status = 0;
+        // SAFETY: plain waitpid on our own child with WNOHANG.
+        let r = unsafe { libc::waitpid(child.pid, &mut status, libc::WNOHANG) };
+        if r == 0 {
+            return;
+        }
+        self.rdb.child = None;
+        for db in &mut self.dbs {
+            db.dict.can_resize = true;
+            db.expires.can_resize = true;
+        }
+        self.rdb.last_bgsave_time_sec = (unix_ms() / 1000).saturating_sub(child.started_unix) as i64;
+        if r < 0 {
+            self.rdb.last_bgsave_ok = false;
+            return;
+        }
+        if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+            log::info!("Background saving terminated with success");
+            self.dirty = self.dirty.saturating_sub(self.rdb.dirty_before_bgsave);
+            self.lastsave = unix_ms() / 1000;
+            self.rdb.last_bgsave_ok = true;
+        } else if libc::WIFEXITED(status) {
+            log::warn!("Background saving error");
+            self.rdb.last_bgsave_ok = false;
+        } else {
+            let sig = libc::WTERMSIG(status);
+            log::warn!("Background saving terminated by signal {sig}");
+            let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
+            if sig != libc::SIGUSR1 {
+                self.rdb.last_bgsave_ok = false;
+            }
+        }
+    }
+
+    /// The cron's persistence duties: reap the child, start a scheduled BGSAVE, and honour save
+    /// points ("N changes in M seconds").
+    pub fn persistence_cron(&mut self) {
+        if self.rdb.child.is_some() {
+            self.check_child_done();
+            return;
+        }
+        if self.rdb.bgsave_scheduled {
+            self.rdb.bgsave_scheduled = false;
+            let _ = self.rdb_bgsave();
+            return;
+        }
+        let now = unix_ms() / 1000;
+        let retry_ok = self.rdb.last_bgsave_ok || now.saturating_sub(self.rdb.last_bgsave_try) > BGSAVE_RETRY_DELAY;
+        let due =
+            self.config.save_points().iter().copied().find(|&(secs, changes)| {
+                self.dirty >= changes && now.saturating_sub(self.lastsave) >= secs && retry_ok
+            });
+        if let Some((secs, changes)) = due {
+            log::info!("{changes} changes in {secs} seconds. Saving...");
+            let _ = self.rdb_bgsave();
+        }
+    }
+
+    /// Stop a running BGSAVE child (FLUSHALL, SHUTDOWN): it is signalled, reaped, and its temp file
+    /// removed. Its exit does not count as a failed save (SIGUSR1, as in Redis).
+    pub fn kill_rdb_child(&mut self) {
+        let Some(child) = self.rdb.child.take() else { return };
+        let mut status = 0;
+        // SAFETY: signalling and reaping our own child; SIGUSR1 ends it at once.
+        unsafe {
+            libc::kill(child.pid, libc::SIGUSR1);
+            libc::waitpid(child.pid, &mut status, 0);
+        }
+        let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
+        for db in &mut self.dbs {
+            db.dict.can_resize = true;
+            db.expires.can_resize = true;
+        }
+    }
+
+    /// Writes refused while the last background save failed (stop-writes-on-bgsave-error).
+    pub fn writes_refused_by_bgsave_error(&self) -> bool {
+        self.config.stop_writes_on_bgsave_error() && !self.config.save_points().is_empty() && !self.rdb.last_bgsave_ok
+    }
+
+    /// Load `filename` into the (empty) keyspace, with Redis's log lines. Keys already expired are
+    /// dropped unless this is a replica.
+    pub fn rdb_load(&mut self, filename: &str) -> Result<LoadStats, LoadError> {
+        let data = match std::fs::read(filename) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadError::Missing),
+            Err(e) => return Err(LoadError::Io(e)),
+        };
+        let limits = self.load_limits();
+        let now = unix_ms() as i64;
+        let is_replica = self.is_replica();
+        let lru = self.lru_clock;
+        let databases = self.dbs.len();
+        let mut expired = 0u64;
+        let mut loaded = Vec::new();
+        let stats = rdb::load(&data, &limits, |k| {
+            if k.db >= databases {
+                return Err(crate::persistence::rdb_io::RdbError { offset: 0, reason: "db number out of range" });
+            }
+            if k.expire_ms != crate::db::NO_EXPIRE && k.expire_ms < now && !is_replica {
+                expired += 1;
+                return Ok(());
+            }
+            loaded.push(k);
+            Ok(())
+        })
+        .map_err(LoadError::Format)?;
+        // Apply only once the whole file parsed: a corrupt file leaves the keyspace untouched.
+        let mut keys_loaded = 0u64;
+        for k in loaded {
+            let obj = rdb::object_for(k.value, lru, k.idle_secs);
+            let db = &mut self.dbs[k.db];
+            db.remove(&k.key);
+            db.add_object(&k.key, obj, k.expire_ms);
+            keys_loaded += 1;
+        }
+        self.rdb.last_load_keys_loaded = keys_loaded;
+        self.rdb.last_load_keys_expired = expired;
+        if stats.empty_keys_skipped > 0 {
+            log::warn!(
+                "Done loading RDB, keys loaded: {keys_loaded}, keys expired: {expired}, empty keys skipped: {}.",
+                stats.empty_keys_skipped
+            );
+        } else {
+            log::info!("Done loading RDB, keys loaded: {keys_loaded}, keys expired: {expired}.");
+        }
+        Ok(stats)
+    }
+
+    /// Startup: load `dbfilename` if it exists, or stop the process on a corrupt file, as Redis does.
+    pub fn load_data_from_disk(&mut self) {
+        let start = Instant::now();
+        let filename = self.config.dbfilename().to_string();
+        match self.rdb_load(&filename) {
+            Ok(_) => log::info!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()),
+            Err(LoadError::Missing) => {}
+            Err(LoadError::Io(e)) => {
+                log::warn!("Fatal error loading the DB: {e}. Exiting.");
+                std::process::exit(1);
+            }
+            Err(LoadError::Format(e)) => {
+                log::warn!("Internal error in RDB reading offset {} -> {} ({filename})", e.offset, e.reason);
+                log::warn!("Terminating server after rdb file reading failure.");
+                std::process::exit(1);
+            }
+        }
+    }
+
+    /// SHUTDOWN/SIGTERM with save points (or SAVE): the final snapshot. False when it failed.
+    pub fn save_on_shutdown(&mut self) -> bool {
+        if self.rdb.child.is_some() {
+            log::warn!("There is a child saving an .rdb. Killing it!");
+            self.kill_rdb_child();
+        }
+        log::info!("Saving the final RDB snapshot before exiting.");
+        let filename = self.config.dbfilename().to_string();
+        if self.rdb_save(&filename).is_err() {
+            log::warn!("Error trying to save the DB, can't exit.");
+            return false;
+        }
+        true
+    }
+}
+
+/// The file part of a save: temp file, write, fsync, rename, fsync the directory.
+fn write_rdb_file(dbs: &[crate::db::Db], info: &SaveInfo, opts: SaveOptions, filename: &str) -> Result<(), SaveFailed> {
+    let tmp = format!("temp-{}.rdb", std::process::id());
+    let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "unknown".into());
+    let file = match File::create(&tmp) {
+        Ok(f) => f,
+        Err(e) => {
+            log::warn!("Failed opening the temp RDB file {tmp} (in server root dir {cwd}) for saving: {e}");
+            return Err(SaveFailed);
+        }
+    };
+    let mut out = BufWriter::with_capacity(1 << 16, file);
+    let fail = |op: &str, e: std::io::Error| {
+        log::warn!("Write error saving DB on disk({op}): {e}");
+        let _ = std::fs::remove_file(&tmp);
+    };
+    if let Err(e) = rdb::save(dbs, info, opts, unix_ms() as i64, &mut out) {
+        fail("rdbSaveRio", e);
+        return Err(SaveFailed);
+    }
+    let file = match out.into_inner() {
+        Ok(f) => f,
+        Err(e) => {
+            fail("fflush", e.into_error());
+            return Err(SaveFailed);
+        }
+    };
+    if let Err(e) = file.sync_all() {
+        fail("fsync", e);
+        return Err(SaveFailed);
+    }
+    drop(file);
+    if let Err(e) = std::fs::rename(&tmp, filename) {
+        log::warn!(
+            "Error moving temp DB file {tmp} on the final destination {filename} (in server root dir {cwd}): {e}"
+        );
+        let _ = std::fs::remove_file(&tmp);
+        return Err(SaveFailed);
+    }
+    // The rename itself must survive a crash: fsync the directory holding the file.
+    let dir = std::path::Path::new(filename).parent().filter(|p| !p.as_os_str().is_empty());
+    if let Ok(d) = File::open(dir.unwrap_or(std::path::Path::new("."))) {
+        let _ = d.sync_all();
+    }
+    let _ = std::io::stdout().flush();
+    Ok(())
+}
