@@ -33,6 +33,8 @@ pub struct TestServer {
     pub port: u16,
     pub dir: PathBuf,
     child: Option<Child>,
+    /// The temp dir is ours to delete (false when the caller passed a dir to reuse).
+    owns_dir: bool,
 }
 
 impl TestServer {
@@ -52,10 +54,30 @@ impl TestServer {
         panic!("server did not start after 5 attempts");
     }
 
+    /// Start `bin` (ferrodis or, for interop tests, real redis-server) in an existing `dir`, which
+    /// the caller keeps: a later server can start there again and find the files.
+    pub fn start_in(dir: &std::path::Path, bin: &str, args: &[&str]) -> TestServer {
+        for _ in 0..5 {
+            if let Some(server) = Self::try_start_with(bin, dir.to_path_buf(), false, None, args) {
+                return server;
+            }
+        }
+        panic!("{bin} did not start in {} after 5 attempts", dir.display());
+    }
+
     fn try_start(config: Option<&str>, args: &[&str]) -> Option<TestServer> {
-        let dir = temp_dir("srv");
+        Self::try_start_with(&binary(), temp_dir("srv"), true, config, args)
+    }
+
+    fn try_start_with(
+        bin: &str,
+        dir: PathBuf,
+        owns_dir: bool,
+        config: Option<&str>,
+        args: &[&str],
+    ) -> Option<TestServer> {
         let port = free_port();
-        let mut cmd = Command::new(binary());
+        let mut cmd = Command::new(bin);
         if let Some(text) = config {
             let path = dir.join("redis.conf");
             std::fs::write(&path, text).expect("write config");
@@ -68,7 +90,7 @@ impl TestServer {
         let log = std::fs::File::create(dir.join("stdout")).expect("log file");
         cmd.stdout(Stdio::from(log.try_clone().expect("dup"))).stderr(Stdio::from(log));
         let child = cmd.spawn().expect("spawn ferrodis-server");
-        let mut server = TestServer { port, dir, child: Some(child) };
+        let mut server = TestServer { port, dir, child: Some(child), owns_dir };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             // Our own process must be the one that is ready, not another server on the same port.
@@ -129,7 +151,9 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

@@ -1,0 +1,200 @@
+//! RDB persistence through the real binary: every type and encoding survives SAVE and a restart,
+//! dumps move both ways between ferrodis and real redis-server 7.0.15 with identical DEBUG DIGESTs,
+//! redis-check-rdb accepts ferrodis's files, corrupt files refuse to start without being touched,
+//! and DUMP/RESTORE interoperate.
+
+mod common;
+use common::{TestServer, temp_dir};
+use std::process::Command;
+
+const REDIS_SERVER: &str = "/usr/bin/redis-server";
+
+fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query(con).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// Small thresholds so one dataset holds both encodings of every type.
+const THRESHOLDS: &[&str] = &[
+    "--hash-max-listpack-entries",
+    "4",
+    "--zset-max-listpack-entries",
+    "4",
+    "--set-max-intset-entries",
+    "4",
+    "--list-max-listpack-size",
+    "3",
+];
+
+/// Fill a server with every type in each of its encodings, plus expiries.
+fn populate(con: &mut redis::Connection) {
+    q::<()>(con, &["SET", "str", "hello"]);
+    q::<()>(con, &["SET", "int", "-12345"]);
+    q::<()>(con, &["SET", "long", &"abcdefghij".repeat(300)]);
+    q::<()>(con, &["SET", "ttl", "v", "PX", "100000000"]);
+    q::<i64>(con, &["RPUSH", "list", "a", "1", "b", "2", "c", "-3", "d", &"x".repeat(100)]);
+    q::<i64>(con, &["HSET", "hsmall", "f", "v", "n", "7"]);
+    q::<i64>(con, &["HSET", "hbig", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"]);
+    q::<i64>(con, &["SADD", "sint", "1", "2", "-3"]);
+    q::<i64>(con, &["SADD", "sints", "1", "2", "3", "4", "5", "6"]);
+    q::<i64>(con, &["SADD", "sstr", "a", "b", "c"]);
+    q::<i64>(con, &["ZADD", "zsmall", "1", "a", "2.5", "b", "-inf", "c"]);
+    q::<i64>(con, &["ZADD", "zbig", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "inf", "f"]);
+    q::<()>(con, &["SELECT", "3"]);
+    q::<()>(con, &["SET", "in-db-3", "x"]);
+    q::<()>(con, &["SELECT", "0"]);
+}
+
+fn digest(con: &mut redis::Connection) -> String {
+    q(con, &["DEBUG", "DIGEST"])
+}
+
+#[test]
+fn every_type_survives_save_and_restart() {
+    let dir = temp_dir("rdb-restart");
+    let mut args = vec!["--save", "3600 1"];
+    args.extend_from_slice(THRESHOLDS);
+    let mut srv = TestServer::start_in(&dir, &common::binary(), &args);
+    let mut con = srv.client();
+    populate(&mut con);
+    let before = digest(&mut con);
+    let encodings: Vec<String> = ["list", "hsmall", "hbig", "sint", "sints", "sstr", "zsmall", "zbig"]
+        .iter()
+        .map(|k| q(&mut con, &["OBJECT", "ENCODING", k]))
+        .collect();
+    assert_eq!(
+        encodings,
+        ["quicklist", "listpack", "hashtable", "intset", "hashtable", "hashtable", "listpack", "skiplist"]
+    );
+    // SIGTERM with save points saves, like SHUTDOWN.
+    drop(con);
+    srv.stop();
+    assert!(dir.join("dump.rdb").exists(), "no dump after shutdown");
+    let srv = TestServer::start_in(&dir, &common::binary(), &args);
+    assert!(srv.log().contains("DB loaded from disk"), "{}", srv.log());
+    let mut con = srv.client();
+    assert_eq!(digest(&mut con), before);
+    let ttl: i64 = q(&mut con, &["PTTL", "ttl"]);
+    assert!(ttl > 99_000_000, "{ttl}");
+    drop(con);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bgsave_and_redis_check_rdb() {
+    let srv = TestServer::start(THRESHOLDS);
+    let mut con = srv.client();
+    populate(&mut con);
+    let reply: String = q(&mut con, &["BGSAVE"]);
+    assert_eq!(reply, "Background saving started");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let info: String = q(&mut con, &["INFO", "persistence"]);
+        if info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_last_bgsave_status:ok") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "bgsave did not finish: {info}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before = digest(&mut con);
+    assert_eq!(q::<String>(&mut con, &["DEBUG", "RELOAD"]), "OK");
+    assert_eq!(digest(&mut con), before);
+    match Command::new("redis-check-rdb").arg(srv.dir.join("dump.rdb")).output() {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success() && text.contains("RDB looks OK!"), "{text}");
+        }
+        Err(_) => eprintln!("\n!!! redis-check-rdb is not installed: its check was SKIPPED !!!\n"),
+    }
+}
+
+#[test]
+fn dumps_move_both_ways_with_real_redis() {
+    if !std::path::Path::new(REDIS_SERVER).exists() {
+        eprintln!("\n!!! {REDIS_SERVER} is not installed: the interop test was SKIPPED !!!\n");
+        return;
+    }
+    // ferrodis writes, Redis reads.
+    let dir = temp_dir("rdb-interop");
+    let mut args: Vec<&str> = Vec::new();
+    args.extend_from_slice(THRESHOLDS);
+    let srv = TestServer::start_in(&dir, &common::binary(), &args);
+    let mut con = srv.client();
+    populate(&mut con);
+    let ours = digest(&mut con);
+    q::<()>(&mut con, &["SAVE"]);
+    drop(con);
+    drop(srv);
+    let real = TestServer::start_in(&dir, REDIS_SERVER, &args);
+    let mut con = real.client();
+    assert_eq!(digest(&mut con), ours, "Redis sees a different dataset");
+    // Redis writes (after changes of its own), ferrodis reads.
+    q::<i64>(&mut con, &["RPUSH", "list", "from-redis"]);
+    q::<i64>(&mut con, &["ZADD", "zbig", "9", "z"]);
+    let theirs = digest(&mut con);
+    q::<()>(&mut con, &["SAVE"]);
+    // A DUMP from Redis restores into ferrodis.
+    let payload: Vec<u8> = q(&mut con, &["DUMP", "hbig"]);
+    drop(con);
+    drop(real);
+    let srv = TestServer::start_in(&dir, &common::binary(), &args);
+    let mut con = srv.client();
+    assert_eq!(digest(&mut con), theirs, "ferrodis sees a different dataset");
+    let _: () = redis::cmd("RESTORE").arg("copy").arg(0).arg(&payload).query(&mut con).expect("restore");
+    let a: Vec<String> = q(&mut con, &["HGETALL", "hbig"]);
+    let b: Vec<String> = q(&mut con, &["HGETALL", "copy"]);
+    assert_eq!(a.len(), b.len());
+    drop(con);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn corrupt_dump_refuses_to_start_and_is_left_alone() {
+    let dir = temp_dir("rdb-corrupt");
+    let srv = TestServer::start_in(&dir, &common::binary(), &[]);
+    let mut con = srv.client();
+    populate(&mut con);
+    q::<()>(&mut con, &["SAVE"]);
+    drop(con);
+    drop(srv);
+    let path = dir.join("dump.rdb");
+    let mut bytes = std::fs::read(&path).expect("dump");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&path, &bytes).expect("write");
+    let out = Command::new(common::binary())
+        .args(["--port", &common::free_port().to_string(), "--dir", dir.to_str().expect("utf8"), "--save", ""])
+        .output()
+        .expect("run");
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "started on a corrupt dump: {log}");
+    assert!(log.contains("offset") && log.contains("Terminating server after rdb file reading failure"), "{log}");
+    assert_eq!(std::fs::read(&path).expect("dump"), bytes, "the corrupt file was modified");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn restore_rejects_bad_payloads() {
+    let srv = TestServer::start(&[]);
+    let mut con = srv.client();
+    q::<()>(&mut con, &["SET", "k", "v"]);
+    let payload: Vec<u8> = q(&mut con, &["DUMP", "k"]);
+    let err = |con: &mut redis::Connection, p: &[u8], key: &str| -> String {
+        match redis::cmd("RESTORE").arg(key).arg(0).arg(p).query::<()>(con) {
+            Err(e) => e.to_string(),
+            Ok(()) => "OK".into(),
+        }
+    };
+    assert!(err(&mut con, &payload, "k").contains("Target key name already exists"));
+    let mut bad = payload.clone();
+    bad[1] ^= 1;
+    assert!(err(&mut con, &bad, "n").contains("DUMP payload version or checksum are wrong"));
+    assert!(err(&mut con, b"x", "n").contains("DUMP payload version or checksum are wrong"));
+    assert_eq!(err(&mut con, &payload, "n"), "OK");
+    assert_eq!(q::<String>(&mut con, &["GET", "n"]), "v");
+}
