@@ -61,6 +61,28 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             c.reply.ok();
         }
         (b"reload", _) => debug_reload(srv, c, args)?,
+        (b"htstats", 3) => {
+            let id = args.i64(2)?;
+            let Some(db) = usize::try_from(id).ok().and_then(|i| srv.dbs.get(i)) else {
+                return Err(CmdError::err("Out of range database"));
+            };
+            let text = format!("[Dictionary HT]\n{}[Expires HT]\n{}", db.dict.stats(), db.expires.stats());
+            c.reply.verbatim(text.as_bytes());
+        }
+        (b"htstats-key", 3) => {
+            let Some(o) = srv.dbs[c.db].get(args.get(2)) else { return Err(error::NO_SUCH_KEY.into()) };
+            let text = match &o.value {
+                Value::Set(crate::db::set::SetValue::Hashtable(d)) => d.stats(),
+                Value::Hash(crate::db::hash::HashValue::Table(d)) => d.stats(),
+                Value::ZSet(crate::db::zset::ZSetValue::Skiplist(z)) => z.dict().stats(),
+                _ => {
+                    return Err(CmdError::err(
+                        "The value stored at the specified key is not represented using an hash table",
+                    ));
+                }
+            };
+            c.reply.verbatim(text.as_bytes());
+        }
         (b"quicklist-packed-threshold", 3) => {
             // Redis: 0 restores the 1 GiB default; at most 4 GiB minus 1 MiB.
             match crate::config::memtoull(args.get(2)) {

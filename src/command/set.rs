@@ -341,6 +341,8 @@ fn srandmember(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         c.reply.null();
         return Ok(());
     };
+    // Redis's fair random pick samples 15 entries, rehashing a step for each.
+    o.value.as_set_mut()?.rehash_steps(15);
     match o.value.as_set()?.random(&mut rand, &mut scratch) {
         Some(p) => reply_picked(c, p, &scratch),
         None => c.reply.null(),
@@ -370,6 +372,7 @@ fn srandmember_with_count(srv: &mut Server, c: &mut Client, args: &Args) -> CmdR
         c.reply.array(0);
         return Ok(());
     };
+    o.value.as_set_mut()?.rehash_steps(count.clamp(15, 100) as usize);
     let size = o.value.as_set()?.len() as u64;
     if count == 0 {
         c.reply.array(0);

@@ -45,14 +45,25 @@ const INITIAL_SIZE: usize = 4;
 /// Past this load factor the table grows even when resizing is discouraged (a fork is running).
 const FORCE_RESIZE_RATIO: usize = 5;
 
+/// False while a child process shares our pages: resizing any table would copy them all (Redis's
+/// global dict_can_resize). Tables still grow past `FORCE_RESIZE_RATIO` elements per bucket.
+static RESIZE_ALLOWED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Allow or forbid table resizes process-wide (off while a fork child runs).
+pub fn set_resize_allowed(allowed: bool) {
+    RESIZE_ALLOWED.store(allowed, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn resize_allowed() -> bool {
+    RESIZE_ALLOWED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A hash table from byte-string keys to `V`.
 pub struct Dict<V> {
     t: [Table<V>; 2],
     /// Next bucket of `t[0]` to move into `t[1]`, while rehashing.
     rehash_idx: Option<usize>,
     hasher: RandomState,
-    /// False while a child process shares our pages: growing would copy them all (Redis's dict_can_resize).
-    pub can_resize: bool,
 }
 
 impl<V> Default for Dict<V> {
@@ -63,7 +74,7 @@ impl<V> Default for Dict<V> {
 
 impl<V> Dict<V> {
     pub fn new() -> Self {
-        Dict { t: [Table::empty(), Table::empty()], rehash_idx: None, hasher: RandomState::new(), can_resize: true }
+        Dict { t: [Table::empty(), Table::empty()], rehash_idx: None, hasher: RandomState::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -158,7 +169,7 @@ impl<V> Dict<V> {
         let size = self.t[0].buckets.len();
         if size == 0 {
             self.start_resize(INITIAL_SIZE);
-        } else if self.t[0].used >= size && (self.can_resize || self.t[0].used / size > FORCE_RESIZE_RATIO) {
+        } else if self.t[0].used >= size && (resize_allowed() || self.t[0].used / size > FORCE_RESIZE_RATIO) {
             self.start_resize(self.t[0].used + 1);
         }
     }
@@ -166,7 +177,7 @@ impl<V> Dict<V> {
     /// Shrink when under 10% full (called from the cron, like Redis's tryResizeHashTables).
     pub fn shrink_if_needed(&mut self) {
         let size = self.t[0].buckets.len();
-        if self.can_resize && !self.is_rehashing() && size > INITIAL_SIZE && self.t[0].used * 100 / size < 10 {
+        if resize_allowed() && !self.is_rehashing() && size > INITIAL_SIZE && self.t[0].used * 100 / size < 10 {
             self.start_resize(self.t[0].used);
         }
     }
@@ -398,6 +409,55 @@ impl<V> Dict<V> {
                 })
             })
         })
+    }
+
+    /// DEBUG HTSTATS text for this table, in Redis's layout (dictGetStats): the main table, and the
+    /// rehashing target while a rehash is in progress.
+    pub fn stats(&self) -> String {
+        let mut out = self.table_stats(0);
+        if self.is_rehashing() {
+            out.push_str(&self.table_stats(1));
+        }
+        out
+    }
+
+    fn table_stats(&self, idx: usize) -> String {
+        use std::fmt::Write as _;
+        const VECTLEN: usize = 50;
+        let name = if idx == 0 { "main hash table" } else { "rehashing target" };
+        let t = &self.t[idx];
+        if t.used == 0 {
+            return format!("Hash table {idx} stats ({name}):\nNo stats available for empty dictionaries\n");
+        }
+        let mut lengths = [0u64; VECTLEN];
+        let (mut slots, mut max_chain, mut total_chain) = (0u64, 0u64, 0u64);
+        for bucket in &t.buckets {
+            let mut len = 0u64;
+            let mut cur = bucket.as_deref();
+            while let Some(e) = cur {
+                len += 1;
+                cur = e.next.as_deref();
+            }
+            lengths[(len as usize).min(VECTLEN - 1)] += 1;
+            if len > 0 {
+                slots += 1;
+                max_chain = max_chain.max(len);
+                total_chain += len;
+            }
+        }
+        let size = t.buckets.len();
+        let mut out = format!(
+            "Hash table {idx} stats ({name}):\n table size: {size}\n number of elements: {}\n different slots: {slots}\n max chain length: {max_chain}\n avg chain length (counted): {:.2}\n avg chain length (computed): {:.2}\n Chain length distribution:\n",
+            t.used,
+            total_chain as f32 / slots as f32,
+            t.used as f32 / slots as f32
+        );
+        for (i, &n) in lengths.iter().enumerate().take(VECTLEN - 1) {
+            if n > 0 {
+                let _ = writeln!(out, "   {i}: {n} ({:.2}%)", n as f32 / size as f32 * 100.0);
+            }
+        }
+        out
     }
 
     /// Visit every value mutably (used when every stored object must be adjusted at once).

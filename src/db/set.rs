@@ -290,6 +290,16 @@ impl SetValue {
         ints.into_iter().flatten().chain(table.into_iter().flatten())
     }
 
+    /// Move a rehash along by up to `steps` buckets: Redis's random sampling does this, so a set
+    /// that is only ever read still finishes rehashing.
+    pub fn rehash_steps(&mut self, steps: usize) {
+        if let SetValue::Hashtable(d) = self
+            && d.is_rehashing()
+        {
+            d.rehash(steps);
+        }
+    }
+
     /// A random member, uniformly chosen for an intset and by Redis's "fair" sampling for a hash table
     /// (pick among up to 15 entries met from a random bucket on, so that chain lengths do not bias
     /// the choice). Hash-table members are copied into `scratch`. None when empty.

@@ -149,11 +149,8 @@ impl Server {
         }
         log::info!("Background saving started by pid {pid}");
         self.rdb.child = Some(Child { pid, started_unix: unix_ms() / 1000 });
-        for db in &mut self.dbs {
-            // Rehashing now would copy every page the child shares with us.
-            db.dict.can_resize = false;
-            db.expires.can_resize = false;
-        }
+        // Resizing tables now would copy every page the child shares with us.
+        crate::db::dict::set_resize_allowed(false);
         Ok(())
     }
 
@@ -167,10 +164,7 @@ impl Server {
             return;
         }
         self.rdb.child = None;
-        for db in &mut self.dbs {
-            db.dict.can_resize = true;
-            db.expires.can_resize = true;
-        }
+        crate::db::dict::set_resize_allowed(true);
         self.rdb.last_bgsave_time_sec = (unix_ms() / 1000).saturating_sub(child.started_unix) as i64;
         if r < 0 {
             self.rdb.last_bgsave_ok = false;
@@ -229,10 +223,7 @@ impl Server {
             libc::waitpid(child.pid, &mut status, 0);
         }
         let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
-        for db in &mut self.dbs {
-            db.dict.can_resize = true;
-            db.expires.can_resize = true;
-        }
+        crate::db::dict::set_resize_allowed(true);
     }
 
     /// Writes refused while the last background save failed (stop-writes-on-bgsave-error).
