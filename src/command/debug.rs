@@ -61,6 +61,10 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             c.reply.ok();
         }
         (b"reload", _) => debug_reload(srv, c, args)?,
+        (b"pause-cron", 3) => {
+            srv.cron_paused = args.i64(2)? != 0;
+            c.reply.ok();
+        }
         (b"htstats", 3) => {
             let id = args.i64(2)?;
             let Some(db) = usize::try_from(id).ok().and_then(|i| srv.dbs.get(i)) else {

@@ -56,7 +56,14 @@ fn shutdown(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         return Err(error::SYNTAX.into());
     }
     if abort {
-        return Err(CmdError::err("No shutdown in progress."));
+        if !srv.shutdown_asap {
+            return Err(CmdError::err("No shutdown in progress."));
+        }
+        srv.shutdown_asap = false;
+        crate::server::shutdown::clear_signal();
+        log::warn!("Shutdown manually aborted.");
+        c.reply.ok();
+        return Ok(());
     }
     match srv.prepare_for_shutdown(flags) {
         Ok(()) => {

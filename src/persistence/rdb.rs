@@ -353,8 +353,12 @@ pub fn load(
     if stats.version >= 5 {
         let at = r.position();
         let trailer = u64::from_le_bytes(r.read_array::<8>()?);
-        if trailer != 0 && trailer != crc64(0, data.get(..at).unwrap_or_default()) {
-            return Err(RdbError { offset: at, reason: "wrong RDB checksum" });
+        let expected = crc64(0, data.get(..at).unwrap_or_default());
+        if trailer == 0 {
+            log::warn!("RDB file was saved with checksum disabled: no check performed.");
+        } else if trailer != expected {
+            log::warn!("Wrong RDB checksum expected: ({expected:x}) but got ({trailer:x}). Aborting now.");
+            return Err(RdbError { offset: at, reason: "RDB CRC error" });
         }
     }
     Ok(stats)

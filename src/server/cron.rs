@@ -10,6 +10,19 @@ use crate::server::{Server, unix_ms};
 
 impl Server {
     pub fn cron(&mut self) {
+        // A signal asked for shutdown: done here, as Redis's serverCron does (SHUTDOWN ABORT can
+        // still cancel it until then).
+        if self.shutdown_asap && self.exit_code.is_none() {
+            self.shutdown_asap = false;
+            if self.prepare_for_shutdown(crate::server::shutdown::ShutdownFlags::default()).is_ok() {
+                self.exit_code = Some(0);
+                return;
+            }
+            log::warn!(
+                "SIGTERM received but errors trying to shut down the server, check the logs for more information"
+            );
+            crate::server::shutdown::clear_signal();
+        }
         self.cronloops += 1;
         self.update_lru_clock();
         let now = unix_ms();

@@ -174,6 +174,8 @@ pub struct Server {
     /// QUICKLIST-PACKED-THRESHOLD).
     pub list_packed_threshold: usize,
     pub rdb: rdb_persistence::RdbState,
+    /// DEBUG PAUSE-CRON: the cron (and with it a signalled shutdown) waits.
+    pub cron_paused: bool,
 }
 
 impl Server {
@@ -234,6 +236,7 @@ impl Server {
             blocking: Default::default(),
             list_packed_threshold: crate::db::list::DEFAULT_PACKED_THRESHOLD,
             rdb: Default::default(),
+            cron_paused: false,
         };
         server.run_id = server.random_hex(40);
         server.replid = server.random_hex(40);
@@ -335,7 +338,7 @@ impl Server {
             for slot in std::mem::take(&mut self.pending_reads) {
                 self.read_from_client(slot);
             }
-            if Instant::now() >= next_cron {
+            if Instant::now() >= next_cron && !self.cron_paused {
                 self.cron();
                 next_cron = Instant::now() + cron_period(self.hz);
             }
@@ -610,12 +613,6 @@ impl Server {
         let pending = std::mem::take(&mut self.pending_writes);
         for slot in pending {
             self.write_to_client(slot);
-        }
-        if self.shutdown_asap && self.exit_code.is_none() {
-            self.shutdown_asap = false;
-            if self.prepare_for_shutdown(shutdown::ShutdownFlags::default()).is_ok() {
-                self.exit_code = Some(0);
-            }
         }
     }
 

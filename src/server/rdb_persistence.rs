@@ -292,7 +292,7 @@ impl Server {
                 std::process::exit(1);
             }
             Err(LoadError::Format(e)) => {
-                log::warn!("Internal error in RDB reading offset {} -> {} ({filename})", e.offset, e.reason);
+                log::warn!("Internal error in RDB reading offset {} of {filename} -> {}", e.offset, e.reason);
                 log::warn!("Terminating server after rdb file reading failure.");
                 std::process::exit(1);
             }

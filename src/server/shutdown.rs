@@ -20,15 +20,17 @@ pub struct ShutdownFlags {
     pub force: bool,
 }
 
+/// `temp-<pid>.rdb`, NUL-terminated, prepared before any signal can arrive: a second Ctrl-C during
+/// the final save removes it from the handler, where formatting is not allowed.
+static TEMP_RDB: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
+
 extern "C" fn on_signal(sig: libc::c_int) {
     let already = SIGNALED.swap(true, Ordering::SeqCst);
     SIGNAL_NO.store(sig, Ordering::SeqCst);
-    if already && sig == libc::SIGINT {
-        // A second Ctrl-C while shutting down: leave at once, as Redis does.
-        // SAFETY: _exit is async-signal-safe.
-        unsafe { libc::_exit(1) };
-    }
-    let msg: &[u8] = if sig == libc::SIGINT {
+    let insist = already && sig == libc::SIGINT;
+    let msg: &[u8] = if insist {
+        b"You insist... exiting now.\n"
+    } else if sig == libc::SIGINT {
         b"Received SIGINT scheduling shutdown...\n"
     } else {
         b"Received SIGTERM scheduling shutdown...\n"
@@ -56,6 +58,15 @@ extern "C" fn on_signal(sig: libc::c_int) {
     put(msg, &mut n);
     // SAFETY: writing a stack buffer to stdout; errors are ignored on purpose.
     unsafe { libc::write(log_fd(), buf.as_ptr() as *const libc::c_void, n) };
+    if insist {
+        // A second Ctrl-C while shutting down: drop a half-written dump and leave at once, as Redis does.
+        if let Some(path) = TEMP_RDB.get() {
+            // SAFETY: unlink on a valid NUL-terminated path is async-signal-safe.
+            unsafe { libc::unlink(path.as_ptr()) };
+        }
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(1) };
+    }
 }
 
 static LOG_FD: AtomicI32 = AtomicI32::new(1);
@@ -90,6 +101,7 @@ fn digits(mut v: u64) -> ([u8; 20], usize) {
 
 /// Install SIGTERM/SIGINT handlers and ignore SIGPIPE (a closed peer is an I/O error, not a death).
 pub fn install_signal_handlers() {
+    let _ = TEMP_RDB.set(std::ffi::CString::new(format!("temp-{}.rdb", std::process::id())).unwrap_or_default());
     // SAFETY: installing handlers with a zeroed sigaction whose handler is an extern "C" fn.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
@@ -100,6 +112,11 @@ pub fn install_signal_handlers() {
         libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
+}
+
+/// Forget a received signal (SHUTDOWN ABORT); a later signal schedules a shutdown again.
+pub fn clear_signal() {
+    SIGNALED.store(false, Ordering::SeqCst);
 }
 
 /// True once a shutdown signal arrived.
