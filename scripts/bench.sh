@@ -22,6 +22,7 @@
 #   BENCH_TIMEOUT [300]       seconds before one redis-benchmark run counts as failed
 #   BENCH_OUT [target/bench.md]  where the tables are written as well
 #   BENCH_NO_INSTALL [0]      1 = never apt-get install redis-tools / redis-server
+#   BENCH_SECTIONS ["ops mem persist"]  which tables to measure (throughput, memory, persistence)
 #   FERRODIS_BIN [target/release/ferrodis-server]  built with cargo when missing
 #   REDIS_BIN [/usr/bin/redis-server]  without it, only ferrodis columns are filled
 #
@@ -40,6 +41,7 @@ BENCH_POPULATE=${BENCH_POPULATE:-1000000}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
 BENCH_OUT=${BENCH_OUT:-target/bench.md}
 BENCH_NO_INSTALL=${BENCH_NO_INSTALL:-0}
+BENCH_SECTIONS=${BENCH_SECTIONS:-ops mem persist}
 FERRODIS_BIN=${FERRODIS_BIN:-}
 REDIS_BIN=${REDIS_BIN:-/usr/bin/redis-server}
 
@@ -167,7 +169,8 @@ start_server() {
     shift
     for ((attempt = 1; attempt <= 3; attempt++)); do
         port=$(free_port)
-        dir=$TMP/$kind-$port
+        # START_DIR (when set) reuses a directory, so a restarted server finds its dump there.
+        dir=${START_DIR:-$TMP/$kind-$port}
         mkdir -p "$dir"
         "${SERVER_BIN[$kind]}" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
             --enable-debug-command yes --daemonize no --dir "$dir" "$@" >"$dir/log" 2>&1 &
@@ -404,6 +407,99 @@ mem_row_pipe() {
     fi
 }
 
+# gen_big_hashes N FIELDS: N hashes bighash:<i> of FIELDS fields each, 10 fields per HSET.
+gen_big_hashes() {
+    awk -v n="$1" -v nf="$2" 'function bulk(s) { printf "$%d\r\n%s\r\n", length(s), s }
+        BEGIN { for (i = 0; i < n; i++) for (f = 0; f < nf; f += 10) {
+            k = (nf - f < 10) ? nf - f : 10
+            printf "*%d\r\n", 2 + 2 * k; bulk("HSET"); bulk("bighash:" i)
+            for (j = 0; j < k; j++) { bulk("field:" (f + j)); bulk("value:" i ":" (f + j)) }
+        } }'
+}
+
+now_ms() { date +%s%3N; }
+
+# persist_row LABEL POPULATE...: per server kind, build a dataset (POPULATE is a redis-cli command, or
+# "pipe GENERATOR ARGS..." to stream one), time SAVE, then restart on the same directory and take the
+# load time the server logs ("DB loaded from disk: <s> seconds"). Two table lines per row.
+PERSIST_TABLE=()
+persist_row() {
+    local label=$1 kind dir t0 t1 loaded
+    shift
+    local -A save_ms=() load_s=()
+    for kind in "${KINDS[@]}"; do
+        dir=$TMP/persist-$kind-$RANDOM
+        START_DIR=$dir start_server "$kind"
+        if [[ $1 == pipe ]]; then
+            "${@:2}" | timeout "$BENCH_TIMEOUT" redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$kind]}" --pipe >/dev/null 2>&1
+        else
+            cli "$kind" "$@" >/dev/null
+        fi
+        t0=$(now_ms)
+        cli "$kind" SAVE >/dev/null
+        t1=$(now_ms)
+        save_ms[$kind]=$((t1 - t0))
+        assert_alive "$kind" "SAVE"
+        stop_server "$kind"
+        START_DIR=$dir start_server "$kind"
+        loaded=$(sed -n 's/.*DB loaded from disk: \([0-9.]*\) seconds.*/\1/p' "$dir/log" | tail -n 1)
+        load_s[$kind]=${loaded:-err}
+        log "$label $kind: SAVE ${save_ms[$kind]} ms, load ${load_s[$kind]} s"
+        stop_server "$kind"
+        rm -rf "$dir"
+    done
+    local rs rl
+    rs=$(check "$(ratio "${save_ms[ferrodis]}" "${save_ms[redis]:-}")" '<=' 1.0 "${save_ms[ferrodis]}")
+    rl=$(check "$(ratio "${load_s[ferrodis]}" "${load_s[redis]:-}")" '<=' 1.0 "${load_s[ferrodis]}")
+    if [[ $rs == *"$MISS"* || $rl == *"$MISS"* ]]; then MISSES_ROWS=$((MISSES_ROWS + 1)); fi
+    PERSIST_TABLE+=("| $label | ${save_ms[ferrodis]} | ${save_ms[redis]:-–} | $rs | ${load_s[ferrodis]} | ${load_s[redis]:-–} | $rl |")
+}
+
+pss_kb() {  # proportional set size of a process (shared pages split between sharers), 0 when gone
+    awk '$1 == "Pss:" { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0
+}
+
+# bgsave_peak_row: 1M keys, a SET load running, BGSAVE; the peak of parent + child memory (PSS, so
+# pages the child still shares count once) while the child lives.
+bgsave_peak_row() {
+    local kind pid child peak cur bench_pid i
+    local -A peak_kb=()
+    for kind in "${KINDS[@]}"; do
+        start_server "$kind"
+        cli "$kind" DEBUG POPULATE "$BENCH_POPULATE" >/dev/null
+        redis-benchmark -h 127.0.0.1 -p "${SERVER_PORT[$kind]}" -t set -n 100000000 -r "$BENCH_POPULATE" -P 16 \
+            -q >/dev/null 2>&1 &
+        bench_pid=$!
+        sleep 1
+        pid=${SERVER_PID[$kind]}
+        peak=0
+        cli "$kind" BGSAVE >/dev/null
+        for ((i = 0; i < 1200; i++)); do
+            child=$(pgrep -P "$pid" | head -n 1 || true)
+            if [[ -z $child ]]; then
+                if ((i > 5)); then break; fi
+                sleep 0.05
+                continue
+            fi
+            cur=$(($(pss_kb "$pid") + $(pss_kb "$child")))
+            if ((cur > peak)); then peak=$cur; fi
+            sleep 0.05
+        done
+        kill "$bench_pid" 2>/dev/null || true
+        wait "$bench_pid" 2>/dev/null || true
+        peak_kb[$kind]=$peak
+        log "BGSAVE peak $kind: $((peak / 1024)) MiB"
+        stop_server "$kind"
+    done
+    local r
+    r=$(check "$(ratio "${peak_kb[ferrodis]}" "${peak_kb[redis]:-}")" '<=' 1.0 "${peak_kb[ferrodis]}")
+    if [[ $r == *"$MISS"* ]]; then MISSES_ROWS=$((MISSES_ROWS + 1)); fi
+    MEM_TABLE+=("| BGSAVE under a SET load, peak PSS parent+child | ferrodis | – | $(fmt_mib "$((peak_kb[ferrodis] * 1024))") | $r | ratio ≤ $TARGET_RSS_RATIO |")
+    if [[ $HAVE_REDIS == 1 ]]; then
+        MEM_TABLE+=("| BGSAVE under a SET load, peak PSS parent+child | redis | – | $(fmt_mib "$((peak_kb[redis] * 1024))") | 1.00 | |")
+    fi
+}
+
 # ---------------------------------------------------------------------------
 # Rows. Later rows (AOF modes, ...) go
 # here: one bench_row/mem_row line each, or a start_servers/stop_servers block
@@ -413,32 +509,42 @@ mem_row_pipe() {
 log "ferrodis: $FERRODIS_BIN; redis: $([[ $HAVE_REDIS == 1 ]] && echo "$REDIS_BIN" || echo none)"
 log "$BENCH_ROUNDS rounds, -c $BENCH_CLIENTS -r $BENCH_KEYSPACE, -n $BENCH_N_P1 at -P 1, $BENCH_N_P16 at -P 16"
 
-start_servers
-for test in set get incr mset; do
-    n16=$BENCH_N_P16
-    # MSET sets 10 keys per request, about 5x slower per request than SET when
-    # pipelined; a fifth of the requests keeps its runs about as long as the others.
-    if [[ $test == mset ]]; then n16=$((BENCH_N_P16 / 5)); fi
-    bench_row "$test" 1 "$BENCH_N_P1"
-    bench_row "$test" 16 "$n16"
-done
-stop_servers
+if [[ " $BENCH_SECTIONS " == *" ops "* ]]; then
+    start_servers
+    for test in set get incr mset; do
+        n16=$BENCH_N_P16
+        # MSET sets 10 keys per request, about 5x slower per request than SET when
+        # pipelined; a fifth of the requests keeps its runs about as long as the others.
+        if [[ $test == mset ]]; then n16=$((BENCH_N_P16 / 5)); fi
+        bench_row "$test" 1 "$BENCH_N_P1"
+        bench_row "$test" 16 "$n16"
+    done
+    stop_servers
 
-# The collection types. LPOP runs after LPUSH on the same servers, so it pops what
-# LPUSH pushed (redis-benchmark's own order); LRANGE_100 reads 100 elements per
-# request, so it gets a tenth of the requests.
-start_servers
-for test in lpush lpop sadd hset zadd lrange_100; do
-    n1=$BENCH_N_P1 n16=$BENCH_N_P16
-    if [[ $test == lrange_100 ]]; then n1=$((BENCH_N_P1 / 10)) n16=$((BENCH_N_P16 / 10)); fi
-    bench_row "$test" 1 "$n1"
-    bench_row "$test" 16 "$n16"
-done
-stop_servers
+    # The collection types. LPOP runs after LPUSH on the same servers, so it pops what
+    # LPUSH pushed (redis-benchmark's own order); LRANGE_100 reads 100 elements per
+    # request, so it gets a tenth of the requests.
+    start_servers
+    for test in lpush lpop sadd hset zadd lrange_100; do
+        n1=$BENCH_N_P1 n16=$BENCH_N_P16
+        if [[ $test == lrange_100 ]]; then n1=$((BENCH_N_P1 / 10)) n16=$((BENCH_N_P16 / 10)); fi
+        bench_row "$test" 1 "$n1"
+        bench_row "$test" 16 "$n16"
+    done
+    stop_servers
+fi
 
-mem_row "DEBUG POPULATE $BENCH_POPULATE" DEBUG POPULATE "$BENCH_POPULATE"
-mem_row_pipe "$BENCH_POPULATE hashes of 10 fields" gen_small_hashes "$BENCH_POPULATE"
-mem_row_pipe "1 sorted set of $BENCH_POPULATE members" gen_big_zset "$BENCH_POPULATE"
+if [[ " $BENCH_SECTIONS " == *" mem "* ]]; then
+    mem_row "DEBUG POPULATE $BENCH_POPULATE" DEBUG POPULATE "$BENCH_POPULATE"
+    mem_row_pipe "$BENCH_POPULATE hashes of 10 fields" gen_small_hashes "$BENCH_POPULATE"
+    mem_row_pipe "1 sorted set of $BENCH_POPULATE members" gen_big_zset "$BENCH_POPULATE"
+fi
+
+if [[ " $BENCH_SECTIONS " == *" persist "* ]]; then
+    persist_row "$BENCH_POPULATE string keys" DEBUG POPULATE "$BENCH_POPULATE"
+    persist_row "$((BENCH_POPULATE / 10)) hashes of 100 fields" pipe gen_big_hashes "$((BENCH_POPULATE / 10))" 100
+    bgsave_peak_row
+fi
 
 # ---------------------------------------------------------------------------
 # Report
@@ -459,6 +565,10 @@ report() {
     echo "| after | server | used_memory | RSS | RSS ratio | target |"
     echo "|---|---|---:|---:|---:|---|"
     printf '%s\n' "${MEM_TABLE[@]}"
+    echo
+    echo "| dataset | ferrodis SAVE ms | redis SAVE ms | ratio | ferrodis load s | redis load s | ratio |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${PERSIST_TABLE[@]}"
     echo
     echo "$MISS = misses its target ($MISSES_ROWS rows)."
 }

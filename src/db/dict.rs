@@ -162,6 +162,15 @@ impl<V> Dict<V> {
         self.rehash_idx = Some(0);
     }
 
+    /// Size an empty table for `n` entries up front (RDB loading knows the count from RESIZEDB), so
+    /// a load does not rehash its way up.
+    pub fn reserve_for(&mut self, n: usize) {
+        if self.is_empty() && !self.is_rehashing() && n > self.t[0].buckets.len() {
+            self.t[0] = Table::empty();
+            self.start_resize(n);
+        }
+    }
+
     fn grow_if_needed(&mut self) {
         if self.is_rehashing() {
             return;

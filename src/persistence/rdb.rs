@@ -278,6 +278,17 @@ pub fn load_dump_payload(p: &[u8], limits: &LoadLimits) -> Result<Value, RdbErro
 
 // ---------------------------------------------------------------------------------------- loading
 
+/// What the loader hands to its caller besides keys: RESIZEDB's counts for the current db.
+pub enum LoadEvent {
+    Key(LoadedKey),
+    /// A db's expected key and expiry counts, before its keys.
+    Resize {
+        db: usize,
+        keys: u64,
+        expires: u64,
+    },
+}
+
 /// Everything a key record needs from the file.
 pub struct LoadedKey {
     pub db: usize,
@@ -292,7 +303,7 @@ pub struct LoadedKey {
 pub fn load(
     data: &[u8],
     limits: &LoadLimits,
-    mut on_key: impl FnMut(LoadedKey) -> Result<(), RdbError>,
+    mut on_event: impl FnMut(LoadEvent) -> Result<(), RdbError>,
 ) -> Result<LoadStats, RdbError> {
     let mut r = RdbReader::new(data);
     let mut stats = LoadStats { version: r.read_magic()?, ..Default::default() };
@@ -314,8 +325,9 @@ pub fn load(
                 db = usize::try_from(id).map_err(|_| r.error("bad db number"))?;
             }
             opcode::RESIZEDB => {
-                r.read_plain_len()?;
-                r.read_plain_len()?;
+                let keys = r.read_plain_len()?;
+                let expires = r.read_plain_len()?;
+                on_event(LoadEvent::Resize { db, keys, expires })?;
             }
             opcode::AUX => {
                 let key = r.read_string()?;
@@ -341,7 +353,7 @@ pub fn load(
                     None => stats.empty_keys_skipped += 1,
                     Some(value) => {
                         stats.keys_loaded += 1;
-                        on_key(LoadedKey { db, key, value, expire_ms, idle_secs: idle })?;
+                        on_event(LoadEvent::Key(LoadedKey { db, key, value, expire_ms, idle_secs: idle }))?;
                     }
                 }
                 expire_ms = NO_EXPIRE;
@@ -564,13 +576,8 @@ pub fn read_object(r: &mut RdbReader<'_>, ty: u8, limits: &LoadLimits) -> Result
             if lp.len() % 2 != 0 {
                 return Err(bad("odd number of listpack entries in a hash"));
             }
-            let mut fields = std::collections::HashSet::new();
-            let mut scratch = [0u8; crate::db::listpack::INTBUF_SIZE];
-            for f in lp.iter().step_by(2) {
-                if !fields.insert(f.to_bytes(&mut scratch).to_vec()) {
-                    return Err(bad("duplicate hash fields"));
-                }
-            }
+            // Like Redis without deep sanitization, duplicate fields are not searched for here: the
+            // structure was validated, which is what keeps every later access in bounds.
             let too_big = lp.len() / 2 > limits.hash.max_entries;
             let mut h = HashValue::from_listpack(lp);
             if too_big {
@@ -587,18 +594,26 @@ pub fn read_object(r: &mut RdbReader<'_>, ty: u8, limits: &LoadLimits) -> Result
             if lp.len() % 2 != 0 {
                 return Err(bad("odd number of listpack entries in a sorted set"));
             }
-            let mut items = Vec::with_capacity(lp.len() / 2);
             let mut it = lp.iter();
-            let mut scratch = [0u8; crate::db::listpack::INTBUF_SIZE];
-            while let (Some(m), Some(s)) = (it.next(), it.next()) {
+            while let (Some(_), Some(s)) = (it.next(), it.next()) {
                 if let LpValue::Str(text) = s
                     && crate::db::zset::strtod_whole(text).is_none()
                 {
                     return Err(bad("bad score in listpack"));
                 }
-                items.push((CompactBytes::from(m.to_bytes(&mut scratch)), lp_score(s)));
             }
-            Value::ZSet(zset_from_items(items, limits.zset).map_err(bad)?)
+            if lp.len() / 2 <= limits.zset.max_entries {
+                // Kept as written (Redis does the same): it is already in score order.
+                Value::ZSet(ZSetValue::Listpack(lp))
+            } else {
+                let mut items = Vec::with_capacity(lp.len() / 2);
+                let mut it = lp.iter();
+                let mut scratch = [0u8; crate::db::listpack::INTBUF_SIZE];
+                while let (Some(m), Some(s)) = (it.next(), it.next()) {
+                    items.push((CompactBytes::from(m.to_bytes(&mut scratch)), lp_score(s)));
+                }
+                Value::ZSet(zset_from_items(items, limits.zset).map_err(bad)?)
+            }
         }
         rdb_type::STREAM_LISTPACKS | rdb_type::STREAM_LISTPACKS_2 => {
             return Err(bad("streams are not supported by ferrodis yet"));

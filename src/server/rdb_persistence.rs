@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use crate::persistence::rdb::{self, LoadLimits, LoadStats, SaveInfo, SaveOptions};
+use crate::persistence::rdb::{self, LoadEvent, LoadLimits, LoadStats, SaveInfo, SaveOptions};
 use crate::server::{Server, unix_ms};
 
 /// A failed BGSAVE is retried by the save points only after this many seconds (CONFIG_BGSAVE_RETRY_DELAY).
@@ -245,28 +245,42 @@ impl Server {
         let lru = self.lru_clock;
         let databases = self.dbs.len();
         let mut expired = 0u64;
-        let mut loaded = Vec::new();
-        let stats = rdb::load(&data, &limits, |k| {
-            if k.db >= databases {
-                return Err(crate::persistence::rdb_io::RdbError { offset: 0, reason: "db number out of range" });
-            }
-            if k.expire_ms != crate::db::NO_EXPIRE && k.expire_ms < now && !is_replica {
-                expired += 1;
-                return Ok(());
-            }
-            loaded.push(k);
-            Ok(())
-        })
-        .map_err(LoadError::Format)?;
-        // Apply only once the whole file parsed: a corrupt file leaves the keyspace untouched.
         let mut keys_loaded = 0u64;
-        for k in loaded {
-            let obj = rdb::object_for(k.value, lru, k.idle_secs);
-            let db = &mut self.dbs[k.db];
-            db.remove(&k.key);
-            db.add_object(&k.key, obj, k.expire_ms);
-            keys_loaded += 1;
-        }
+        let dbs = &mut self.dbs;
+        let out_of_range = crate::persistence::rdb_io::RdbError { offset: 0, reason: "db number out of range" };
+        let result = rdb::load(&data, &limits, |event| match event {
+            LoadEvent::Resize { db, keys, expires } => {
+                let d = dbs.get_mut(db).ok_or_else(|| out_of_range.clone())?;
+                d.dict.reserve_for(keys.min(1 << 32) as usize);
+                d.expires.reserve_for(expires.min(1 << 32) as usize);
+                Ok(())
+            }
+            LoadEvent::Key(k) => {
+                if k.db >= databases {
+                    return Err(out_of_range.clone());
+                }
+                if k.expire_ms != crate::db::NO_EXPIRE && k.expire_ms < now && !is_replica {
+                    expired += 1;
+                    return Ok(());
+                }
+                let obj = rdb::object_for(k.value, lru, k.idle_secs);
+                let db = &mut dbs[k.db];
+                db.remove(&k.key);
+                db.add_object(&k.key, obj, k.expire_ms);
+                keys_loaded += 1;
+                Ok(())
+            }
+        });
+        let stats = match result {
+            Ok(stats) => stats,
+            Err(e) => {
+                // Never serve half a dataset: what was loaded goes (startup exits on this anyway).
+                for db in &mut self.dbs {
+                    db.clear();
+                }
+                return Err(LoadError::Format(e));
+            }
+        };
         self.rdb.last_load_keys_loaded = keys_loaded;
         self.rdb.last_load_keys_expired = expired;
         if stats.empty_keys_skipped > 0 {
