@@ -332,12 +332,35 @@ pub fn load(
             opcode::AUX => {
                 let key = r.read_string()?;
                 let value = r.read_string()?;
+                // Redis logs what it learns of the file as it goes; tools and people read these lines.
                 match key.as_slice() {
+                    b"redis-ver" => log::info!("Loading RDB produced by version {}", String::from_utf8_lossy(&value)),
+                    b"ctime" => {
+                        let ctime = crate::numeric::parse_i64(&value).unwrap_or(0);
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs() as i64);
+                        log::info!("RDB age {} seconds", now.saturating_sub(ctime).max(0));
+                    }
+                    b"used-mem" => {
+                        let bytes = crate::numeric::parse_i64(&value).unwrap_or(0);
+                        log::info!("RDB memory usage when created {:.2} Mb", bytes as f64 / (1024.0 * 1024.0));
+                    }
                     b"repl-stream-db" => stats.repl_stream_db = crate::numeric::parse_i64(&value),
                     b"repl-id" => stats.repl_id = Some(String::from_utf8_lossy(&value).into_owned()),
                     b"repl-offset" => stats.repl_offset = crate::numeric::parse_i64(&value),
-                    b"aof-base" => stats.aof_base = value == b"1",
+                    b"aof-base" => {
+                        stats.aof_base = value == b"1";
+                        if stats.aof_base {
+                            log::info!("RDB is base AOF");
+                        }
+                    }
                     _ => {}
+                }
+            }
+            opcode::SLOT_INFO => {
+                for _ in 0..3 {
+                    r.read_plain_len()?;
                 }
             }
             opcode::MODULE_AUX => return Err(r.error("module data (this server has no modules)")),
@@ -615,7 +638,19 @@ pub fn read_object(r: &mut RdbReader<'_>, ty: u8, limits: &LoadLimits) -> Result
                 Value::ZSet(zset_from_items(items, limits.zset).map_err(bad)?)
             }
         }
-        rdb_type::STREAM_LISTPACKS | rdb_type::STREAM_LISTPACKS_2 => {
+        rdb_type::SET_LISTPACK => {
+            let blob = r.read_string()?;
+            let lp = Listpack::from_bytes(blob).ok_or_else(|| bad("corrupt listpack"))?;
+            if lp.is_empty() {
+                return Ok(None);
+            }
+            let members: Vec<Vec<u8>> = lp.iter().map(|m| m.to_vec()).collect();
+            Value::Set(set_from_members(members, limits.set_max_intset).map_err(bad)?)
+        }
+        rdb_type::HASH_METADATA_PRE_GA..=rdb_type::HASH_LISTPACK_EX => {
+            return Err(bad("hash field expiration (Redis 7.4) is not supported by ferrodis"));
+        }
+        rdb_type::STREAM_LISTPACKS | rdb_type::STREAM_LISTPACKS_2 | rdb_type::STREAM_LISTPACKS_3 => {
             return Err(bad("streams are not supported by ferrodis yet"));
         }
         rdb_type::MODULE | rdb_type::MODULE_2 => return Err(bad("module values are not supported")),
@@ -694,6 +729,41 @@ mod tests {
                 assert_eq!(back.digest(None, false), v.digest(None, false));
             }
         }
+    }
+
+    #[test]
+    fn loads_a_redis_7_2_listpack_set_and_refuses_7_4_field_expiry() {
+        let mut lp = Listpack::new();
+        for m in [&b"a"[..], b"b", b"7"] {
+            lp.push_back(m);
+        }
+        let mut w = RdbWriter::new(false);
+        w.write_raw(b"REDIS0011");
+        w.write_u8(opcode::SELECTDB);
+        w.write_len(0);
+        w.write_u8(rdb_type::SET_LISTPACK);
+        w.write_string(b"s");
+        w.write_string(lp.as_bytes());
+        w.write_u8(opcode::EOF);
+        w.write_raw(&[0; 8]);
+        let file = w.into_inner();
+        let mut got = Vec::new();
+        let stats = load(&file, &limits(), |e| {
+            if let LoadEvent::Key(k) = e {
+                got.push((k.key, k.value));
+            }
+            Ok(())
+        })
+        .expect("loads");
+        assert_eq!(stats.version, 11);
+        assert_eq!(got.len(), 1);
+        let Value::Set(s) = &got[0].1 else { panic!("not a set") };
+        assert!(s.contains(b"a") && s.contains(b"7") && s.len() == 3);
+        let mut bad = file.clone();
+        // The type byte follows the 9-byte header and SELECTDB 0.
+        bad[11] = rdb_type::HASH_LISTPACK_EX;
+        let err = load(&bad, &limits(), |_| Ok(())).err().map(|e| e.reason);
+        assert!(err.is_some_and(|r| r.contains("field expiration")), "{err:?}");
     }
 
     #[test]

@@ -37,6 +37,10 @@ use crate::numeric::{format_i64, parse_f64, parse_i64};
 /// The RDB format version Redis 7.0 writes, and the highest it reads.
 pub const RDB_VERSION: u32 = 10;
 
+/// The newest version the loader reads: Redis 7.2 (11) and 7.4 (12) files, so data can move down from
+/// newer Redis when it only holds types this server has.
+pub const MAX_LOADABLE_VERSION: u32 = 12;
+
 /// The first five bytes of every RDB file; four ASCII digits of version follow.
 pub const MAGIC: &[u8; 5] = b"REDIS";
 
@@ -44,6 +48,8 @@ pub const MAGIC: &[u8; 5] = b"REDIS";
 pub mod opcode {
     /// A function library's source (7.0 final).
     pub const FUNCTION2: u8 = 245;
+    /// Redis 7.4 (cluster mode): a slot's id and sizes, followed by its keys.
+    pub const SLOT_INFO: u8 = 244;
     /// A function in the 7.0 release-candidate format (load only).
     pub const FUNCTION: u8 = 246;
     /// Module auxiliary data.
@@ -89,10 +95,16 @@ pub mod rdb_type {
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
     pub const STREAM_LISTPACKS_2: u8 = 19;
+    /// Redis 7.2: a small set as a listpack of members.
+    pub const SET_LISTPACK: u8 = 20;
+    pub const STREAM_LISTPACKS_3: u8 = 21;
+    /// Redis 7.4: hashes with field expirations (two pre-release and two final encodings).
+    pub const HASH_METADATA_PRE_GA: u8 = 22;
+    pub const HASH_LISTPACK_EX: u8 = 25;
 
     /// Whether `t` is an object type Redis 7.0 can load (8 was never assigned).
     pub const fn is_object_type(t: u8) -> bool {
-        t <= 7 || (t >= 9 && t <= 19)
+        t <= 7 || (t >= 9 && t <= 25)
     }
 }
 
@@ -463,7 +475,7 @@ impl<'a> RdbReader<'a> {
         }
         let version = atoi(digits);
         match u32::try_from(version) {
-            Ok(v) if (1..=RDB_VERSION).contains(&v) => Ok(v),
+            Ok(v) if (1..=MAX_LOADABLE_VERSION).contains(&v) => Ok(v),
             _ => Err(bad("unsupported RDB version")),
         }
     }
@@ -888,7 +900,8 @@ mod tests {
         assert_eq!(RdbReader::new(b"REDIS0001").read_magic(), Ok(1));
         assert_eq!(RdbReader::new(b"REDIS  9x").read_magic(), Ok(9));
         let reason = |b: &[u8]| RdbReader::new(b).read_magic().map_err(|e| e.reason);
-        assert_eq!(reason(b"REDIS0011"), Err("unsupported RDB version"));
+        assert_eq!(RdbReader::new(b"REDIS0012").read_magic(), Ok(12));
+        assert_eq!(reason(b"REDIS0013"), Err("unsupported RDB version"));
         assert_eq!(reason(b"REDIS0000"), Err("unsupported RDB version"));
         assert_eq!(reason(b"REDIS-001"), Err("unsupported RDB version"));
         assert_eq!(reason(b"REDIX0010"), Err("wrong signature"));
@@ -915,8 +928,8 @@ mod tests {
     fn type_constants() {
         assert!((0..=7).all(rdb_type::is_object_type));
         assert!(!rdb_type::is_object_type(8));
-        assert!((9..=19).all(rdb_type::is_object_type));
-        assert!(!rdb_type::is_object_type(20));
+        assert!((9..=25).all(rdb_type::is_object_type));
+        assert!(!rdb_type::is_object_type(26));
         assert!(!rdb_type::is_object_type(opcode::FUNCTION2));
         assert_eq!((opcode::FUNCTION2, opcode::EOF), (245, 255));
         assert_eq!(rdb_type::STREAM_LISTPACKS_2, 19);
