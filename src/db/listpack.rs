@@ -752,7 +752,9 @@ fn validate(buf: &[u8]) -> Option<()> {
         let (backlen, n) = encode_backlen(l);
         let data_end = pos.checked_add(l)?;
         let end = data_end.checked_add(n)?;
-        if end > eof || buf[data_end..end] != backlen[..n] {
+        // A byte loop: the backlen is 1–5 bytes, too short for a memcmp call to pay off (it was a
+        // fifth of RDB load time).
+        if end > eof || !buf[data_end..end].iter().zip(&backlen[..n]).all(|(a, b)| a == b) {
             return None;
         }
         count += 1;
