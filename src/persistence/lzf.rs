@@ -35,10 +35,8 @@ const MAX_MATCH: usize = 264;
 /// uncompressed length above `input.len() * MAX_EXPANSION` is impossible, so it is rejected before
 /// allocating.
 pub const MAX_EXPANSION: usize = MAX_MATCH / 3;
-/// Upper bound on the hash table size (in entries): enough for good matches within the 8 KiB window.
+/// The hash table size (in entries): enough for good matches within the 8 KiB window.
 const MAX_HASH_BITS: u32 = 14;
-/// Lower bound, so tiny inputs still hash sensibly.
-const MIN_HASH_BITS: u32 = 6;
 
 /// Compresses `input`, appending the LZF stream to `out`, if the result is strictly shorter than the
 /// input. Returns the number of bytes appended, or `None` (with `out` unchanged) when the data does not
@@ -64,12 +62,19 @@ pub fn compress_limited(input: &[u8], out: &mut Vec<u8>, max_len: usize) -> Opti
 
 /// The compressor proper. `limit` is the largest `out.len()` allowed; returns `None` once exceeded.
 fn compress_into(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Option<usize> {
+    thread_local! {
+        // One table reused by every call and never cleared: entries hold the low 32 bits of a position,
+        // and a stale entry (from an earlier input, or wrapped) only yields a candidate that the byte
+        // comparison below rejects or that is still a genuine match. Allocating and zeroing a table per
+        // string cost more than compressing it (an RDB save compresses every listpack).
+        static TABLE: std::cell::RefCell<Vec<u32>> = std::cell::RefCell::new(vec![0; 1 << MAX_HASH_BITS]);
+    }
+    TABLE.with(|t| compress_with(input, out, limit, &mut t.borrow_mut()))
+}
+
+fn compress_with(input: &[u8], out: &mut Vec<u8>, limit: usize, table: &mut [u32]) -> Option<usize> {
     let start = out.len();
-    // A table sized to the input: zeroing a large table for every short string would cost more than the
-    // compression itself. Entries hold the low 32 bits of a position; a stale or wrapped entry only
-    // yields a candidate that the byte comparison below rejects or that is still a genuine match.
-    let bits = (usize::BITS - input.len().leading_zeros()).clamp(MIN_HASH_BITS, MAX_HASH_BITS);
-    let mut table = vec![0u32; 1 << bits];
+    let bits = MAX_HASH_BITS;
     let hash = |b: &[u8]| -> usize {
         let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         (v.wrapping_mul(0x9e37_79b1) >> (32 - bits)) as usize
