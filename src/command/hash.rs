@@ -81,19 +81,6 @@ fn reply_value(reply: &mut ReplyBuf, v: LpValue<'_>) {
     }
 }
 
-/// A seeded generator for the random picks: the hash borrows the server, so `srv.random()` cannot be
-/// called while it is read.
-fn rng(srv: &mut Server) -> impl FnMut() -> u64 + use<> {
-    let mut x = srv.random();
-    move || {
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 /// After a write: WATCH invalidation, the command's event, dirty count.
 fn modified(srv: &mut Server, db: usize, key: &[u8], event: &str, dirty: u64) {
     srv.signal_modified_key(db, key);
@@ -319,22 +306,7 @@ fn hscan(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         c.reply.array(0);
         return Ok(());
     };
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let has_arg = i + 1 < args.len();
-        if args.is(i, "count") && has_arg {
-            let n = args.i64(i + 1)?;
-            count = usize::try_from(n).ok().filter(|&n| n >= 1).ok_or(CmdError::from(error::SYNTAX))?;
-        } else if args.is(i, "match") && has_arg {
-            let p = args.get(i + 1);
-            pattern = (p != b"*").then_some(p);
-        } else {
-            return Err(error::SYNTAX.into());
-        }
-        i += 2;
-    }
+    let super::keys::ScanOptions { count, pattern, .. } = super::keys::parse_scan_options(args, 3, false)?;
     let mut found: Vec<Vec<u8>> = Vec::new();
     let next = h.scan(cursor, count, |k, v| {
         let (k, v) = (k.to_vec(), v.to_vec());
@@ -355,7 +327,7 @@ fn hscan(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 /// HRANDFIELD key [count [WITHVALUES]]
 fn hrandfield(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if args.len() < 3 {
-        let mut rand = rng(srv);
+        let mut rand = srv.sampling_rng();
         let picked = read_hash(srv, c.db, args.get(1))?.and_then(|h| h.random_pair(&mut rand));
         match picked {
             Some((k, _)) => reply_value(&mut c.reply, k),
@@ -374,7 +346,7 @@ fn hrandfield(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
         return Err(CmdError::err("value is out of range"));
     }
-    let mut rand = rng(srv);
+    let mut rand = srv.sampling_rng();
     let resp3 = c.reply.resp >= 3;
     let Some(h) = read_hash(srv, c.db, args.get(1))? else {
         c.reply.array(0);

@@ -122,32 +122,44 @@ pub fn parse_scan_cursor(s: &[u8]) -> Result<u64, CmdError> {
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
-/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
-fn scan(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    let mut cursor = parse_scan_cursor(args.get(1))?;
-    let mut count = 10i64;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_filter: Option<&[u8]> = None;
-    let mut i = 2;
+/// The options of the SCAN family: `[MATCH pattern] [COUNT count]`, plus `[TYPE type]` for SCAN itself
+/// (Redis's scanGenericCommand). A `*` pattern is no filter; COUNT below 1 is a syntax error.
+pub struct ScanOptions<'a> {
+    pub count: usize,
+    pub pattern: Option<&'a [u8]>,
+    pub type_filter: Option<&'a [u8]>,
+}
+
+/// Parse the SCAN-family options starting at argument `first`.
+pub fn parse_scan_options<'a>(args: &Args<'a>, first: usize, allow_type: bool) -> Result<ScanOptions<'a>, CmdError> {
+    let mut o = ScanOptions { count: 10, pattern: None, type_filter: None };
+    let mut i = first;
     while i < args.len() {
-        let left = args.len() - i;
-        if args.is(i, "count") && left >= 2 {
-            count = args.i64(i + 1)?;
-            if count < 1 {
+        let has_arg = i + 1 < args.len();
+        if args.is(i, "count") && has_arg {
+            let n = args.i64(i + 1)?;
+            if n < 1 {
                 return Err(error::SYNTAX.into());
             }
-            i += 2;
-        } else if args.is(i, "match") && left >= 2 {
+            o.count = usize::try_from(n).unwrap_or(usize::MAX);
+        } else if args.is(i, "match") && has_arg {
             let p = args.get(i + 1);
-            pattern = if p == b"*" { None } else { Some(p) };
-            i += 2;
-        } else if args.is(i, "type") && left >= 2 {
-            type_filter = Some(args.get(i + 1));
-            i += 2;
+            o.pattern = (p != b"*").then_some(p);
+        } else if allow_type && args.is(i, "type") && has_arg {
+            o.type_filter = Some(args.get(i + 1));
         } else {
             return Err(error::SYNTAX.into());
         }
+        i += 2;
     }
+    Ok(o)
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+fn scan(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let mut cursor = parse_scan_cursor(args.get(1))?;
+    let ScanOptions { count, pattern, type_filter } = parse_scan_options(args, 2, true)?;
+    let count = count.min(i64::MAX as usize) as i64;
     let db = c.db;
     let mut found: Vec<Vec<u8>> = Vec::new();
     let mut budget = count.saturating_mul(10);

@@ -51,19 +51,6 @@ const SRANDMEMBER_SUB_STRATEGY_MUL: u64 = 3;
 /// Random members written between output-buffer limit checks of SRANDMEMBER with a negative count.
 const RANDOM_REPLY_CHUNK: u64 = 1024;
 
-/// A random stream seeded from the server's generator, so that sampling can run while a set is
-/// borrowed from the keyspace (SplitMix64).
-fn rng(srv: &mut Server) -> impl FnMut() -> u64 + use<> {
-    let mut state = srv.random();
-    move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 fn reply_member(c: &mut Client, m: Member) {
     match m {
         Member::Int(v) => c.reply.bulk_i64(v),
@@ -202,7 +189,7 @@ fn spop(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         _ => return Err(error::SYNTAX.into()),
     }
     let (db, key) = (c.db, args.get(1));
-    let mut rand = rng(srv);
+    let mut rand = srv.sampling_rng();
     let mut scratch = Vec::new();
     let Some(o) = srv.lookup_write(db, key) else {
         c.reply.null();
@@ -237,7 +224,7 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         .ok_or_else(|| CmdError::err("value is out of range, must be positive"))? as u64;
     let (db, key) = (c.db, args.get(1));
     let max = srv.config.set_max_intset_entries();
-    let mut rand = rng(srv);
+    let mut rand = srv.sampling_rng();
     let size = match srv.lookup_write(db, key) {
         Some(o) => o.value.as_set()?.len() as u64,
         None => {
@@ -335,7 +322,7 @@ fn srandmember(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         3 => return srandmember_with_count(srv, c, args),
         _ => return Err(error::SYNTAX.into()),
     }
-    let mut rand = rng(srv);
+    let mut rand = srv.sampling_rng();
     let mut scratch = Vec::new();
     let Some(o) = srv.lookup_read(c.db, args.get(1)) else {
         c.reply.null();
@@ -366,7 +353,7 @@ fn srandmember_with_count(srv: &mut Server, c: &mut Client, args: &Args) -> CmdR
     }
     let (count, unique) = (l.unsigned_abs(), l >= 0);
     let (db, key) = (c.db, args.get(1));
-    let mut rand = rng(srv);
+    let mut rand = srv.sampling_rng();
     let mut scratch = Vec::new();
     let Some(o) = srv.lookup_read(db, key) else {
         c.reply.array(0);
@@ -721,35 +708,11 @@ fn sdiffstore(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     sunion_diff_generic(srv, c, &keys, Some(args.get(1)), SetOp::Diff)
 }
 
-/// SSCAN's options: COUNT and MATCH (TYPE is only for SCAN).
-fn scan_options<'a>(args: &Args<'a>) -> Result<(usize, Option<&'a [u8]>), CmdError> {
-    let mut count = 10;
-    let mut pattern = None;
-    let mut i = 3;
-    while i < args.len() {
-        let left = args.len() - i;
-        if args.is(i, "count") && left >= 2 {
-            let n = args.i64(i + 1)?;
-            if n < 1 {
-                return Err(error::SYNTAX.into());
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if args.is(i, "match") && left >= 2 {
-            let p = args.get(i + 1);
-            pattern = (p != b"*").then_some(p);
-        } else {
-            return Err(error::SYNTAX.into());
-        }
-        i += 2;
-    }
-    Ok((count, pattern))
-}
-
 /// SSCAN key cursor [MATCH pattern] [COUNT count]
 fn sscan(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let cursor = parse_scan_cursor(args.get(2))?;
     // Options are checked only once the key is known to be a set, as Redis does.
-    let options = scan_options(args);
+    let options = super::keys::parse_scan_options(args, 3, false);
     let Some(o) = srv.lookup_read(c.db, args.get(1)) else {
         c.reply.array(2);
         c.reply.bulk(b"0");
@@ -757,7 +720,7 @@ fn sscan(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         return Ok(());
     };
     let set = o.value.as_set()?;
-    let (count, pattern) = options?;
+    let super::keys::ScanOptions { count, pattern, .. } = options?;
     // Matching members are packed into one buffer rather than allocated one by one.
     let mut buf = Vec::new();
     let mut ends = Vec::new();

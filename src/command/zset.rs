@@ -641,25 +641,8 @@ fn zscan(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         c.reply.array(0);
         return Ok(());
     };
-    let mut count = 10i64;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let left = args.len() - i;
-        if args.is(i, "count") && left >= 2 {
-            count = args.i64(i + 1)?;
-            if count < 1 {
-                return Err(error::SYNTAX.into());
-            }
-            i += 2;
-        } else if args.is(i, "match") && left >= 2 {
-            let p = args.get(i + 1);
-            pattern = if p == b"*" { None } else { Some(p) };
-            i += 2;
-        } else {
-            return Err(error::SYNTAX.into());
-        }
-    }
+    let super::keys::ScanOptions { count, pattern, .. } = super::keys::parse_scan_options(args, 3, false)?;
+    let count = count.min(i64::MAX as usize) as i64;
     let mut items: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     if let Some(entries) = zs.listpack_entries() {
         let mut entries = entries;

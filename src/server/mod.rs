@@ -255,6 +255,19 @@ impl Server {
         x.wrapping_mul(0x2545F4914F6CDD1D)
     }
 
+    /// An independent random stream seeded from the server's generator (SplitMix64), for sampling
+    /// while a value is borrowed from the keyspace (which keeps `random()` out of reach).
+    pub fn sampling_rng(&mut self) -> impl FnMut() -> u64 + use<> {
+        let mut state = self.random();
+        move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+    }
+
     pub fn random_hex(&mut self, len: usize) -> String {
         const HEX: &[u8] = b"0123456789abcdef";
         (0..len).map(|_| HEX[(self.random() % 16) as usize] as char).collect()
