@@ -23,6 +23,7 @@ pub mod log;
 pub mod net;
 pub mod numeric;
 pub mod persistence;
+pub mod proctitle;
 pub mod resp;
 pub mod server;
 

@@ -109,6 +109,7 @@ fn main() {
         log::info!("Running mode=standalone, port={port}.");
     }
     log::info!("Server initialized");
+    server.update_proc_title(None);
     server.load_data_from_disk();
     if let Some(pidfile) = server.config.pidfile()
         && !pidfile.is_empty()

@@ -52,3 +52,24 @@ fn config_get_set_and_rewrite_round_trip() {
     assert!(text.contains("maxclients 600"), "{text}");
     assert!(text.contains("hz 20"), "{text}");
 }
+
+#[test]
+fn process_title_follows_the_template() {
+    let srv = TestServer::start(&[]);
+    let cmdline = || {
+        let raw = std::fs::read(format!("/proc/{}/cmdline", srv.pid())).expect("cmdline");
+        String::from_utf8_lossy(&raw).replace('\0', " ").trim().to_string()
+    };
+    assert!(cmdline().ends_with(&format!("ferrodis-server 127.0.0.1:{}", srv.port)), "{}", cmdline());
+    let mut con = srv.client();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("proc-title-template")
+        .arg("TEST {title} {port} {config-file}")
+        .query(&mut con)
+        .expect("config set");
+    let title = cmdline();
+    assert!(title.starts_with("TEST ") && title.ends_with(&format!("ferrodis-server {} -", srv.port)), "{title}");
+    let err = redis::cmd("CONFIG").arg("SET").arg("proc-title-template").arg("{nope}").query::<()>(&mut con);
+    assert!(err.is_err_and(|e| e.to_string().contains("template format is invalid")));
+}

@@ -61,6 +61,7 @@ fn apply_changes(srv: &mut Server, changed: &[&'static str]) -> Result<(), (&'st
             "port" | "bind" | "unixsocket" | "unixsocketperm" | "tcp-backlog" => relisten = Some(name),
             "loglevel" => crate::log::set_level(srv.config.loglevel()),
             "hz" => srv.hz = srv.config.hz(),
+            "proc-title-template" => srv.update_proc_title(None),
             "maxmemory" => {
                 // Like Redis: a limit below current usage evicts right away, not at the next command.
                 if srv.config.maxmemory() > 0 && crate::command::info::used_memory() > srv.config.maxmemory() {

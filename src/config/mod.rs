@@ -234,6 +234,7 @@ mod ids {
     pub const ACTIVE_EXPIRE_EFFORT: usize = index_of("active-expire-effort");
     pub const LIST_MAX_LISTPACK_SIZE: usize = index_of("list-max-listpack-size");
     pub const MAXMEMORY_SAMPLES: usize = index_of("maxmemory-samples");
+    pub const PROC_TITLE_TEMPLATE: usize = index_of("proc-title-template");
     pub const RDB_KEY_SAVE_DELAY: usize = index_of("rdb-key-save-delay");
     pub const HASH_MAX_LISTPACK_ENTRIES: usize = index_of("hash-max-listpack-entries");
     pub const HASH_MAX_LISTPACK_VALUE: usize = index_of("hash-max-listpack-value");
@@ -608,6 +609,10 @@ impl Config {
             3 => Supervised::Upstart,
             _ => Supervised::No,
         }
+    }
+
+    pub fn proc_title_template(&self) -> &[u8] {
+        self.text(ids::PROC_TITLE_TEMPLATE).map_or(b"{title} {listen-addr} {server-mode}".as_slice(), str::as_bytes)
     }
 
     pub fn set_proc_title(&self) -> bool {

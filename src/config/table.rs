@@ -278,7 +278,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("aof_rewrite_cpulist", None, IMMUTABLE | NA, c_str(true, None, StrCheck::None)),
     row("bgsave_cpulist", None, IMMUTABLE | NA, c_str(true, None, StrCheck::None)),
     row("ignore-warnings", None, NA, c_str(false, Some(""), StrCheck::None)),
-    row("proc-title-template", None, NA, PROC_TITLE),
+    row("proc-title-template", None, 0, PROC_TITLE),
     row("bind-source-addr", None, NA, c_str(true, None, StrCheck::None)),
     row("logfile", None, IMMUTABLE, c_str(false, Some(""), StrCheck::None)),
     // SDS configs
@@ -592,6 +592,7 @@ mod tests {
             "crash-log-enabled",
             "supervised",
             "set-proc-title",
+            "proc-title-template",
         ];
         expected.sort_unstable();
         assert_eq!(acted, expected);

@@ -198,6 +198,13 @@ impl Config {
     /// Redis's `validateProcTitleTemplate`: every `{variable}` must be known
     /// and the expansion (with an empty title) must not be blank.
     fn proc_title_template_is_valid(&self, template: &[u8]) -> bool {
+        self.expand_proc_title(template, "").is_some_and(|t| !t.is_empty())
+    }
+
+    /// Expand a `proc-title-template` (Redis's expandProcTitleTemplate): `{title}`, `{listen-addr}`,
+    /// `{server-mode}`, `{config-file}`, `{port}`, `{tls-port}`, `{unixsocket}`, `{{` for a brace;
+    /// trimmed of spaces. None for an unknown variable or an unclosed brace.
+    pub fn expand_proc_title(&self, template: &[u8], title: &str) -> Option<String> {
         let mut expanded = Vec::new();
         let mut rest = template;
         while !rest.is_empty() {
@@ -208,7 +215,7 @@ impl Config {
             expanded.extend_from_slice(&rest[..open]);
             rest = &rest[open + 1..];
             match rest.first() {
-                None => return false,
+                None => return None,
                 Some(b'{') => {
                     expanded.push(b'{');
                     rest = &rest[1..];
@@ -216,21 +223,28 @@ impl Config {
                 }
                 Some(_) => {}
             }
-            let Some(close) = rest.iter().position(|&b| b == b'}') else {
-                return false;
-            };
+            let close = rest.iter().position(|&b| b == b'}')?;
             let value = match &rest[..close] {
-                b"title" => String::new(),
+                b"title" => title.to_string(),
                 b"server-mode" if self.cluster_enabled() => "[cluster]".to_string(),
                 b"server-mode" => String::new(),
-                b"listen-addr" | b"config-file" | b"port" | b"tls-port" => "x".to_string(),
+                b"listen-addr" if self.port() == 0 => {
+                    format!("unixsocket:{}", self.unixsocket().unwrap_or_default())
+                }
+                b"listen-addr" => {
+                    let addr = self.bind().first().map_or("*", String::as_str);
+                    format!("{addr}:{}", self.port())
+                }
+                b"config-file" => self.config_file().unwrap_or("-").to_string(),
+                b"port" => self.port().to_string(),
+                b"tls-port" => "0".to_string(),
                 b"unixsocket" => self.unixsocket().unwrap_or_default().to_string(),
-                _ => return false,
+                _ => return None,
             };
             expanded.extend_from_slice(value.as_bytes());
             rest = &rest[close + 1..];
         }
-        !super::parse::trim_bytes(&expanded, b" ").is_empty()
+        Some(String::from_utf8_lossy(super::parse::trim_bytes(&expanded, b" ")).into_owned())
     }
 
     /// The CONFIG GET text of table entry `index`.

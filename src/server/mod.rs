@@ -255,6 +255,18 @@ impl Server {
         x.wrapping_mul(0x2545F4914F6CDD1D)
     }
 
+    /// Show the process title from `proc-title-template` (`title` defaults to the command's argv[0],
+    /// as Redis's server.exec_argv[0]), when `set-proc-title` is on.
+    pub fn update_proc_title(&self, title: Option<&str>) {
+        if !self.config.set_proc_title() {
+            return;
+        }
+        let title = title.unwrap_or(crate::proctitle::original_argv0());
+        if let Some(text) = self.config.expand_proc_title(self.config.proc_title_template(), title) {
+            crate::proctitle::set(&text);
+        }
+    }
+
     /// An independent random stream seeded from the server's generator (SplitMix64), for sampling
     /// while a value is borrowed from the keyspace (which keeps `random()` out of reach).
     pub fn sampling_rng(&mut self) -> impl FnMut() -> u64 + use<> {

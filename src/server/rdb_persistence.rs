@@ -132,6 +132,7 @@ impl Server {
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             crate::log::set_role(b'C');
+            self.update_proc_title(Some("redis-rdb-bgsave"));
             let code = match write_rdb_file(&self.dbs, &info, opts, &filename) {
                 Ok(()) => {
                     log::info!("DB saved on disk");
