@@ -13,7 +13,7 @@ use crate::db::{StrValue, Value};
 use crate::error::{self, CmdError, CmdResult};
 use crate::numeric::parse_i64;
 use crate::server::Server;
-use crate::server::keyspace::{EVENT_GENERIC, EVENT_STRING};
+use crate::server::keyspace::EVENT_STRING;
 
 /// BITOP's keys: the destination and every source.
 const BITOP_KEYS: KeySpec = KeySpec { first: 2, last: -1, step: 1 };
@@ -485,10 +485,7 @@ fn bitop(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             srv.dirty += 1;
         }
         None => {
-            if srv.delete_key(db, dest) {
-                srv.notify_keyspace_event(EVENT_GENERIC, "del", dest, db);
-                srv.dirty += 1;
-            }
+            srv.delete_key_notify(db, dest);
         }
     }
     c.reply.int(i64::try_from(maxlen).unwrap_or(i64::MAX));

@@ -51,9 +51,7 @@ impl KeySpecAt2 {
 fn del(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let mut n = 0;
     for key in args.iter().skip(1) {
-        if srv.delete_key(c.db, key) {
-            srv.notify_keyspace_event(EVENT_GENERIC, "del", key, c.db);
-            srv.dirty += 1;
+        if srv.delete_key_notify(c.db, key) {
             n += 1;
         }
     }

@@ -497,10 +497,7 @@ fn get_sets<'a>(srv: &'a Server, db: usize, keys: &[&[u8]]) -> Vec<Option<&'a Se
 fn store_result(srv: &mut Server, c: &mut Client, db: usize, dst: &[u8], mut set: SetValue, event: &str) {
     if set.is_empty() {
         c.reply.int(0);
-        if srv.delete_key(db, dst) {
-            srv.dirty += 1;
-            srv.notify_keyspace_event(EVENT_GENERIC, "del", dst, db);
-        }
+        srv.delete_key_notify(db, dst);
         return;
     }
     set.trim();
@@ -531,10 +528,7 @@ fn sinter_generic(srv: &mut Server, c: &mut Client, keys: &[&[u8]], out: InterOu
     let Some(mut sets) = sets.filter(|s| !s.is_empty()) else {
         match out {
             InterOut::Store(dst) => {
-                if srv.delete_key(db, dst) {
-                    srv.notify_keyspace_event(EVENT_GENERIC, "del", dst, db);
-                    srv.dirty += 1;
-                }
+                srv.delete_key_notify(db, dst);
                 c.reply.int(0);
             }
             InterOut::Card(_) => c.reply.int(0),

@@ -15,7 +15,7 @@ use crate::db::list::End;
 use crate::db::list::ListValue;
 use crate::error::{self, CmdError, CmdResult};
 use crate::server::Server;
-use crate::server::keyspace::{EVENT_GENERIC, EVENT_LIST};
+use crate::server::keyspace::EVENT_LIST;
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("sort", -2, WRITE | DENYOOM, KEY1, "generic", sort).with_getkeys(sort_keys),
@@ -253,9 +253,8 @@ fn sort_generic(srv: &mut Server, c: &mut Client, args: &Args, readonly: bool) -
         srv.set_key(db, dest, Value::List(Box::new(list)), false);
         srv.notify_keyspace_event(EVENT_LIST, "sortstore", dest, db);
         srv.dirty += output_len as u64;
-    } else if srv.delete_key(db, dest) {
-        srv.notify_keyspace_event(EVENT_GENERIC, "del", dest, db);
-        srv.dirty += 1;
+    } else {
+        srv.delete_key_notify(db, dest);
     }
     c.reply.int(output_len as i64);
     Ok(())

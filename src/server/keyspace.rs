@@ -106,6 +106,17 @@ impl Server {
         }
     }
 
+    /// DEL's effect on one key, also what a *STORE command does with an empty result: delete it if
+    /// present, with the `del` event and one change counted. Returns whether it existed.
+    pub fn delete_key_notify(&mut self, db: usize, key: &[u8]) -> bool {
+        if !self.delete_key(db, key) {
+            return false;
+        }
+        self.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
+        self.dirty += 1;
+        true
+    }
+
     /// Whether `key` has an expiry in the past (Redis's keyIsExpired), without deleting it.
     pub fn key_is_expired(&self, db: usize, key: &[u8]) -> bool {
         let when = self.dbs[db].expire_of(key);

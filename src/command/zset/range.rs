@@ -228,10 +228,7 @@ fn zrange_generic(
     let c = out.c;
     if items.is_empty() {
         c.reply.int(0);
-        if srv.delete_key(db, dst) {
-            srv.notify_keyspace_event(EVENT_GENERIC, "del", dst, db);
-            srv.dirty += 1;
-        }
+        srv.delete_key_notify(db, dst);
         return Ok(());
     }
     if reverse {

@@ -17,7 +17,7 @@ use crate::db::{CompactBytes, Value};
 use crate::error::{self, CmdError, CmdResult};
 use crate::numeric::parse_f64;
 use crate::server::Server;
-use crate::server::keyspace::{EVENT_GENERIC, EVENT_ZSET};
+use crate::server::keyspace::EVENT_ZSET;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -313,10 +313,7 @@ fn generic(
     };
     if items.is_empty() {
         c.reply.int(0);
-        if srv.delete_key(db, dst) {
-            srv.notify_keyspace_event(EVENT_GENERIC, "del", dst, db);
-            srv.dirty += 1;
-        }
+        srv.delete_key_notify(db, dst);
         return Ok(());
     }
     let n = items.len();
