@@ -26,6 +26,8 @@ pub mod persistence;
 pub mod proctitle;
 pub mod resp;
 pub mod server;
+#[cfg(test)]
+pub mod test_rng;
 
 /// The Redis version ferrodis is compatible with, reported wherever Redis reports its own.
 pub const REDIS_VERSION: &str = "7.0.15";

@@ -357,16 +357,7 @@ mod tests {
         assert_eq!(format!("{s:?}"), "{-10, 0, 10}");
     }
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
+    use crate::test_rng::XorShift;
 
     #[test]
     fn randomized_against_a_btreeset_model() {

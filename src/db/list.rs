@@ -502,13 +502,8 @@ mod tests {
 
     #[test]
     fn random_ops_match_a_vec_model() {
-        let mut seed = 0x9e3779b97f4a7c15u64;
-        let mut rnd = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::test_rng::XorShift(0x9e3779b97f4a7c15);
+        let mut rnd = move || rng.next();
         for fill in [-2, -1, 1, 3, 16] {
             for threshold in [DEFAULT_PACKED_THRESHOLD, 12] {
                 let limits = ListLimits { fill, packed_threshold: threshold };
@@ -547,26 +542,17 @@ mod tests {
                             let count = (rnd() % 5) as i64 - 2;
                             let removed = l.remove_matching(&target, count);
                             let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+                            // The model removes from the head, or from the tail by reversing around it.
                             let mut n = 0;
-                            if count >= 0 {
-                                m.retain(|e| {
-                                    if n < limit && *e == target {
-                                        n += 1;
-                                        false
-                                    } else {
-                                        true
-                                    }
-                                });
-                            } else {
+                            if count < 0 {
                                 m.reverse();
-                                m.retain(|e| {
-                                    if n < limit && *e == target {
-                                        n += 1;
-                                        false
-                                    } else {
-                                        true
-                                    }
-                                });
+                            }
+                            m.retain(|e| {
+                                let drop = n < limit && *e == target;
+                                n += drop as usize;
+                                !drop
+                            });
+                            if count < 0 {
                                 m.reverse();
                             }
                             assert_eq!(removed, n);

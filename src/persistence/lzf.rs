@@ -225,21 +225,7 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    /// A small deterministic generator, so property tests need no dependency and replay exactly.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use crate::test_rng::XorShift;
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex")).collect()
@@ -267,18 +253,18 @@ mod tests {
             match rng.below(4) {
                 0 => {
                     let b = rng.next() as u8;
-                    let n = rng.below(300) as usize;
+                    let n = rng.below(300);
                     v.extend(std::iter::repeat_n(b, n));
                 }
                 1 if !v.is_empty() => {
-                    let dist = 1 + rng.below(v.len().min(10_000) as u64) as usize;
-                    let n = rng.below(400) as usize;
+                    let dist = 1 + rng.below(v.len().min(10_000));
+                    let n = rng.below(400);
                     for _ in 0..n {
                         v.push(v[v.len() - dist]);
                     }
                 }
                 _ => {
-                    let n = rng.below(50) as usize;
+                    let n = rng.below(50);
                     v.extend((0..n).map(|_| rng.next() as u8 % alphabet));
                 }
             }
@@ -293,9 +279,9 @@ mod tests {
         let mut compressed = 0;
         for i in 0..600 {
             let len = match i % 3 {
-                0 => rng.below(64) as usize,
-                1 => rng.below(2_000) as usize,
-                _ => rng.below(40_000) as usize,
+                0 => rng.below(64),
+                1 => rng.below(2_000),
+                _ => rng.below(40_000),
             };
             let data = generate(&mut rng, len);
             if roundtrip(&data).is_some() {
@@ -366,9 +352,9 @@ mod tests {
     fn random_garbage_never_panics() {
         let mut rng = XorShift(0xDEAD_BEEF);
         for _ in 0..20_000 {
-            let len = rng.below(40) as usize;
+            let len = rng.below(40);
             let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-            let expected = rng.below(200) as usize;
+            let expected = rng.below(200);
             if let Some(out) = decompress(&data, expected) {
                 assert_eq!(out.len(), expected);
             }

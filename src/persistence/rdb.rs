@@ -768,13 +768,8 @@ mod tests {
 
     #[test]
     fn mutated_payloads_never_panic() {
-        let mut seed = 0x2545F4914F6CDD1Du64;
-        let mut rnd = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::test_rng::XorShift(0x2545F4914F6CDD1D);
+        let mut rnd = move || rng.next();
         for v in sample_values() {
             let p = dump_payload(&v, true);
             for _ in 0..2000 {

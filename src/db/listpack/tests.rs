@@ -323,20 +323,7 @@ fn from_bytes_never_panics_on_mutations() {
     }
 }
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::test_rng::XorShift;
 
 fn random_value(rng: &mut XorShift) -> Vec<u8> {
     match rng.below(10) {

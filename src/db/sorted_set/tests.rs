@@ -4,20 +4,9 @@ use std::collections::HashMap;
 const INF: f64 = f64::INFINITY;
 const NINF: f64 = f64::NEG_INFINITY;
 
-struct Rng(u64);
+use crate::test_rng::XorShift as Rng;
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
     /// Scores with many ties, both infinities and both zeros.
     fn score(&mut self) -> f64 {
         match self.below(12) {
