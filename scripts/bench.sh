@@ -328,20 +328,36 @@ bench_row() {
     OPS_TABLE+=("| $label | $pipeline | $(fmt_int "$f_ops") | $(fmt_int "$r_ops") | $ops_cell | $(fmt_2 "$f_cpu") | $(fmt_2 "$r_cpu") | $cpu_cell | $target |")
 }
 
-# mem_row LABEL COMMAND...: on a fresh server of each kind, run COMMAND (redis-cli
-# syntax), then record INFO used_memory and the process RSS. One line per server;
-# the ferrodis line carries the RSS ratio.
+# populate KIND DATASET...: build a dataset on a running server. DATASET is a redis-cli command
+# (e.g. DEBUG POPULATE 1000000), or `pipe GENERATOR ARGS...` to stream a generator's RESP commands
+# through redis-cli --pipe. Fails (with the reason in POPULATE_ERR) on any error reply.
+populate() {
+    local kind=$1 out
+    shift
+    if [[ $1 == pipe ]]; then
+        out=$("${@:2}" | timeout "$BENCH_TIMEOUT" redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$kind]}" --pipe 2>&1) &&
+            [[ $out == *"errors: 0"* ]] && return 0
+    else
+        out=$(cli "$kind" "$@" 2>&1) && [[ $out != *ERR* ]] && return 0
+    fi
+    POPULATE_ERR=$(tail -c 300 <<<"$out")
+    return 1
+}
+
+# mem_row LABEL DATASET...: on a fresh server of each kind, build DATASET (see populate), then
+# record INFO used_memory and the process RSS. One line per server; the ferrodis line carries the
+# RSS ratio.
 mem_row() {
-    local label=$1 kind reply
+    local label=$1 kind
     shift
     local -A used=() rss=()
     for kind in "${KINDS[@]}"; do
         start_server "$kind"
-        if reply=$(cli "$kind" "$@" 2>&1) && [[ $reply != *ERR* ]]; then
+        if populate "$kind" "$@"; then
             used[$kind]=$(used_memory "$kind")
             rss[$kind]=$(($(rss_kb "${SERVER_PID[$kind]}") * 1024))
         else
-            log "  $kind: '$*' failed: $reply"
+            log "  $kind: '$*' failed: $POPULATE_ERR"
             used[$kind]=err rss[$kind]=err
         fi
         assert_alive "$kind" "$*"
@@ -357,7 +373,7 @@ mem_row() {
     fi
 }
 
-# Generators for mem_row_pipe: RESP commands on stdout, streamed into redis-cli --pipe.
+# Generators for `populate KIND pipe ...`: RESP commands on stdout, streamed into redis-cli --pipe.
 # gen_small_hashes N: N hashes hash:<i> with 10 fields f0..f9 holding short values.
 gen_small_hashes() {
     awk -v n="$1" 'function bulk(s) { printf "$%d\r\n%s\r\n", length(s), s }
@@ -378,35 +394,6 @@ gen_big_zset() {
         } }'
 }
 
-# mem_row_pipe LABEL GENERATOR ARGS...: like mem_row, but the dataset is built by
-# streaming GENERATOR's commands through redis-cli --pipe.
-mem_row_pipe() {
-    local label=$1 gen=$2 kind out
-    shift 2
-    local -A used=() rss=()
-    for kind in "${KINDS[@]}"; do
-        start_server "$kind"
-        if out=$("$gen" "$@" | timeout "$BENCH_TIMEOUT" redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$kind]}" --pipe 2>&1) &&
-            [[ $out == *"errors: 0"* ]]; then
-            used[$kind]=$(used_memory "$kind")
-            rss[$kind]=$(($(rss_kb "${SERVER_PID[$kind]}") * 1024))
-        else
-            log "  $kind: $gen failed: $(tail -c 300 <<<"$out")"
-            used[$kind]=err rss[$kind]=err
-        fi
-        assert_alive "$kind" "$gen"
-        log "$label $kind: used_memory $(fmt_mib "${used[$kind]:-}"), RSS $(fmt_mib "${rss[$kind]}")"
-        stop_server "$kind"
-    done
-    local r
-    r=$(check "$(ratio "${rss[ferrodis]}" "${rss[redis]:-}")" '<=' "$TARGET_RSS_RATIO" "${rss[ferrodis]}")
-    if [[ $r == *"$MISS"* ]]; then MISSES_ROWS=$((MISSES_ROWS + 1)); fi
-    MEM_TABLE+=("| $label | ferrodis | $(fmt_mib "${used[ferrodis]:-}") | $(fmt_mib "${rss[ferrodis]}") | $r | RSS ratio ≤ $TARGET_RSS_RATIO |")
-    if [[ $HAVE_REDIS == 1 ]]; then
-        MEM_TABLE+=("| $label | redis | $(fmt_mib "${used[redis]:-}") | $(fmt_mib "${rss[redis]}") | 1.00 | |")
-    fi
-}
-
 # gen_big_hashes N FIELDS: N hashes bighash:<i> of FIELDS fields each, 10 fields per HSET.
 gen_big_hashes() {
     awk -v n="$1" -v nf="$2" 'function bulk(s) { printf "$%d\r\n%s\r\n", length(s), s }
@@ -419,8 +406,7 @@ gen_big_hashes() {
 
 now_ms() { date +%s%3N; }
 
-# persist_row LABEL POPULATE...: per server kind, build a dataset (POPULATE is a redis-cli command, or
-# "pipe GENERATOR ARGS..." to stream one), time SAVE, then restart on the same directory and take the
+# persist_row LABEL DATASET...: per server kind, build DATASET (see populate), time SAVE, then restart on the same directory and take the
 # load time the server logs ("DB loaded from disk: <s> seconds"). Two table lines per row.
 PERSIST_TABLE=()
 persist_row() {
@@ -430,11 +416,7 @@ persist_row() {
     for kind in "${KINDS[@]}"; do
         dir=$TMP/persist-$kind-$RANDOM
         START_DIR=$dir start_server "$kind"
-        if [[ $1 == pipe ]]; then
-            "${@:2}" | timeout "$BENCH_TIMEOUT" redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$kind]}" --pipe >/dev/null 2>&1
-        else
-            cli "$kind" "$@" >/dev/null
-        fi
+        populate "$kind" "$@" || log "  $kind: '$*' failed: $POPULATE_ERR"
         t0=$(now_ms)
         cli "$kind" SAVE >/dev/null
         t1=$(now_ms)
@@ -536,8 +518,8 @@ fi
 
 if [[ " $BENCH_SECTIONS " == *" mem "* ]]; then
     mem_row "DEBUG POPULATE $BENCH_POPULATE" DEBUG POPULATE "$BENCH_POPULATE"
-    mem_row_pipe "$BENCH_POPULATE hashes of 10 fields" gen_small_hashes "$BENCH_POPULATE"
-    mem_row_pipe "1 sorted set of $BENCH_POPULATE members" gen_big_zset "$BENCH_POPULATE"
+    mem_row "$BENCH_POPULATE hashes of 10 fields" pipe gen_small_hashes "$BENCH_POPULATE"
+    mem_row "1 sorted set of $BENCH_POPULATE members" pipe gen_big_zset "$BENCH_POPULATE"
 fi
 
 if [[ " $BENCH_SECTIONS " == *" persist "* ]]; then
