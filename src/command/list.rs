@@ -113,7 +113,13 @@ fn list_for_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<Opti
 /// After elements were removed from `key`: the pop event, and the key's deletion when emptied
 /// (Redis's listElementsRemoved).
 fn elements_removed(srv: &mut Server, db: usize, key: &[u8], end: End, count: usize) {
-    srv.notify_keyspace_event(EVENT_LIST, end_name(end, true), key, db);
+    list_shrunk(srv, db, key, end_name(end, true), count);
+}
+
+/// After a list lost `count` elements to `event` (a pop, LREM, LTRIM): the event, then the key's
+/// deletion when emptied, the WATCH signal and the change count, in Redis's order.
+fn list_shrunk(srv: &mut Server, db: usize, key: &[u8], event: &str, count: usize) {
+    srv.notify_keyspace_event(EVENT_LIST, event, key, db);
     let empty = srv.dbs[db].get(key).is_some_and(|o| matches!(&o.value, Value::List(l) if l.is_empty()));
     if empty {
         srv.dbs[db].remove(key);
@@ -356,15 +362,8 @@ fn lrem(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         return Ok(());
     };
     let removed = list.remove_matching(args.get(3), count);
-    let empty = list.is_empty();
     if removed > 0 {
-        srv.notify_keyspace_event(EVENT_LIST, "lrem", key, db);
-        if empty {
-            srv.dbs[db].remove(key);
-            srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
-        }
-        srv.signal_modified_key(db, key);
-        srv.dirty += removed as u64;
+        list_shrunk(srv, db, key, "lrem", removed);
     }
     c.reply.int(removed as i64);
     Ok(())
@@ -388,14 +387,7 @@ fn ltrim(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     list.delete_range(0, ltrim);
     let remaining = list.len();
     list.delete_range(remaining - rtrim.min(remaining), rtrim);
-    let empty = list.is_empty();
-    srv.notify_keyspace_event(EVENT_LIST, "ltrim", key, db);
-    if empty {
-        srv.dbs[db].remove(key);
-        srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
-    }
-    srv.signal_modified_key(db, key);
-    srv.dirty += (ltrim + rtrim) as u64;
+    list_shrunk(srv, db, key, "ltrim", ltrim + rtrim);
     c.reply.ok();
     Ok(())
 }
@@ -502,14 +494,7 @@ fn move_element(srv: &mut Server, c: &mut Client, src: &[u8], dst: &[u8], from: 
     };
     push_values(srv, db, dst, to, std::iter::once(value.as_slice()), false)?;
     c.reply.bulk(&value);
-    srv.notify_keyspace_event(EVENT_LIST, end_name(from, true), src, db);
-    let empty = srv.dbs[db].get(src).is_some_and(|o| matches!(&o.value, Value::List(l) if l.is_empty()));
-    if empty {
-        srv.dbs[db].remove(src);
-        srv.notify_keyspace_event(EVENT_GENERIC, "del", src, db);
-    }
-    srv.signal_modified_key(db, src);
-    srv.dirty += 1;
+    elements_removed(srv, db, src, from, 1);
     Ok(())
 }
 
