@@ -16,6 +16,8 @@ use crate::resp::reply::ReplyBuf;
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// No socket: the client that replays the AOF. Reads see nothing, writes are dropped.
+    Detached,
 }
 
 impl Stream {
@@ -23,6 +25,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Detached => Err(io::ErrorKind::WouldBlock.into()),
         }
     }
 
@@ -30,13 +33,16 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Detached => Ok(buf.len()),
         }
     }
 
-    pub fn source(&mut self) -> &mut dyn mio::event::Source {
+    /// The socket to register with the poller; None for a detached client.
+    pub fn source(&mut self) -> Option<&mut dyn mio::event::Source> {
         match self {
-            Stream::Tcp(s) => s,
-            Stream::Unix(s) => s,
+            Stream::Tcp(s) => Some(s),
+            Stream::Unix(s) => Some(s),
+            Stream::Detached => None,
         }
     }
 }

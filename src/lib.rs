@@ -8,6 +8,7 @@
 //! - `resp`: request parsing and reply encoding (RESP2/RESP3).
 //! - `command`: the command table and one file per command family.
 //! - `db`: the keyspace storage (`Dict`, values and their encodings).
+//! - `persistence`: RDB and AOF formats. `replication`: the replication stream, backlog and links.
 //! - `config`: redis.conf parsing, CONFIG GET/SET/REWRITE. `log`: Redis's log line format.
 //! - `error`: every error text. `numeric`, `glob`, `digest`: Redis's number rules, pattern matching
 //!   and DEBUG DIGEST.
@@ -24,6 +25,7 @@ pub mod net;
 pub mod numeric;
 pub mod persistence;
 pub mod proctitle;
+pub mod replication;
 pub mod resp;
 pub mod server;
 #[cfg(test)]

@@ -111,6 +111,7 @@ fn main() {
     log::info!("Server initialized");
     server.update_proc_title(None);
     server.load_data_from_disk();
+    server.aof_open_on_server_start();
     if let Some(pidfile) = server.config.pidfile()
         && !pidfile.is_empty()
     {

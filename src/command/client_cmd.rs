@@ -31,6 +31,7 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
     let fd = match &c.stream {
         crate::client::Stream::Tcp(s) => std::os::fd::AsRawFd::as_raw_fd(s),
         crate::client::Stream::Unix(s) => std::os::fd::AsRawFd::as_raw_fd(s),
+        crate::client::Stream::Detached => -1,
     };
     let qbuf = c.qbuf.len() - c.qpos.min(c.qbuf.len());
     let events = if c.writable_armed { "rw" } else { "r" };

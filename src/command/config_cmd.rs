@@ -62,6 +62,13 @@ fn apply_changes(srv: &mut Server, changed: &[&'static str]) -> Result<(), (&'st
             "loglevel" => crate::log::set_level(srv.config.loglevel()),
             "hz" => srv.hz = srv.config.hz(),
             "proc-title-template" => srv.update_proc_title(None),
+            "appendonly" => {
+                if !srv.config.appendonly() && srv.aof.is_on() {
+                    srv.aof_stop();
+                } else if srv.config.appendonly() && !srv.aof.is_on() && srv.aof_start().is_err() {
+                    return Err(("appendonly", "Unable to turn on AOF. Check server logs.".to_string()));
+                }
+            }
             "maxmemory" => {
                 // Like Redis: a limit below current usage evicts right away, not at the next command.
                 if srv.config.maxmemory() > 0 && crate::command::info::used_memory() > srv.config.maxmemory() {

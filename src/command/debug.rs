@@ -61,6 +61,28 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             c.reply.ok();
         }
         (b"reload", _) => debug_reload(srv, c, args)?,
+        (b"aof-flush-sleep", 3) => {
+            srv.aof.flush_sleep_us = u64::try_from(args.i64(2)?).unwrap_or(0);
+            c.reply.ok();
+        }
+        (b"loadaof", 2) => {
+            if srv.aof.is_on() {
+                srv.aof_flush(true);
+            }
+            for db in 0..srv.dbs.len() {
+                srv.touch_all_watched_in_db(db, None);
+                srv.dbs[db].clear();
+            }
+            srv.aof_load_manifest_from_disk();
+            srv.aof_delete_history_files();
+            let ret = srv.aof_load_files();
+            if !matches!(ret, crate::server::aof_loading::AofLoad::Ok | crate::server::aof_loading::AofLoad::Empty) {
+                std::process::exit(1);
+            }
+            srv.dirty = 0;
+            log::warn!("Append Only File loaded by DEBUG LOADAOF");
+            c.reply.ok();
+        }
         (b"pause-cron", 3) => {
             srv.cron_paused = args.i64(2)? != 0;
             c.reply.ok();
@@ -108,7 +130,7 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             c.reply.simple(b"Listpack structure printed on stdout");
         }
         (b"change-repl-id", 2) => {
-            srv.replid = srv.random_hex(40);
+            srv.repl.replid = srv.random_hex(40);
             c.reply.ok();
         }
         _ => {

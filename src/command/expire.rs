@@ -80,11 +80,18 @@ fn expire_generic(srv: &mut Server, c: &mut Client, args: &Args, relative: bool,
         c.reply.int(0);
         return Ok(());
     }
-    if when <= unix_ms() as i64 && !srv.is_replica() {
+    if when <= unix_ms() as i64 && !srv.is_replica() && !srv.loading {
         srv.delete_key(db, key);
+        let del: &[u8] = if srv.config.lazyfree_lazy_expire() { b"UNLINK" } else { b"DEL" };
+        srv.propagate_as(&[del, key]);
         srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
     } else {
         srv.dbs[db].set_expire(key, when);
+        // Always an absolute time in ms, whatever form the client used; the conditions follow.
+        let when_arg = crate::server::propagation::int_arg(when);
+        let mut argv: Vec<&[u8]> = vec![b"PEXPIREAT", key, &when_arg];
+        argv.extend(args.iter().skip(3));
+        srv.propagate_as(&argv);
         srv.signal_modified_key(db, key);
         srv.notify_keyspace_event(EVENT_GENERIC, "expire", key, db);
     }

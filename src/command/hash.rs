@@ -293,6 +293,8 @@ fn hincrbyfloat(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     value.format_human(&mut text);
     h.set(field, &text, limits);
     modified(srv, db, key, "hincrbyfloat", 1);
+    // The result, not the increment: float rounding must not differ on replay.
+    srv.propagate_as(&[b"HSET", key, field, &text]);
     c.reply.bulk(&text);
     Ok(())
 }

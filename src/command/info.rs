@@ -216,7 +216,7 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
         begin(&mut out, "Persistence");
         let _ = write!(
             out,
-            "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+            "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             srv.dirty,
             srv.rdb.child.is_some() as u8,
             srv.lastsave,
@@ -226,7 +226,28 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
             srv.rdb.saves,
             srv.rdb.last_load_keys_expired,
             srv.rdb.last_load_keys_loaded,
+            srv.aof.is_on() as u8,
+            srv.aof.child.is_some() as u8,
+            srv.aof.rewrite_scheduled as u8,
+            srv.aof.rewrite_time_last,
+            srv.aof.child.map_or(-1, |ch| (unix_ms() / 1000).saturating_sub(ch.started_unix) as i64),
+            if srv.aof.lastbgrewrite_ok { "ok" } else { "err" },
+            srv.aof.rewrites,
+            srv.aof.rewrites_consecutive_failures,
+            if srv.aof.last_write_ok { "ok" } else { "err" },
         );
+        if srv.config.appendonly() {
+            let _ = write!(
+                out,
+                "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:{}\r\naof_delayed_fsync:{}\r\n",
+                srv.aof.current_size,
+                srv.aof.rewrite_base_size,
+                srv.aof.rewrite_scheduled as u8,
+                srv.aof.buf.len(),
+                srv.aof.fsync_in_progress() as u8,
+                srv.aof.delayed_fsync,
+            );
+        }
     }
     if want("stats") {
         begin(&mut out, "Stats");
@@ -261,10 +282,16 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
         begin(&mut out, "Replication");
         let _ = write!(
             out,
-            "role:{}\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+            "role:{}\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
             if srv.is_replica() { "slave" } else { "master" },
-            srv.replid,
-            srv.config.repl_backlog_size()
+            srv.repl.replid,
+            srv.repl.replid2,
+            srv.repl.master_repl_offset,
+            srv.repl.second_repl_offset,
+            srv.repl.backlog.is_some() as u8,
+            srv.config.repl_backlog_size(),
+            srv.repl.backlog.as_ref().map_or(0, |b| b.first_offset()),
+            srv.repl.backlog.as_ref().map_or(0, |b| b.histlen()),
         );
     }
     if want("cpu") {

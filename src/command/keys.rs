@@ -376,6 +376,8 @@ fn flushdb(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     flush_flags(args)?;
     srv.touch_all_watched_in_db(c.db, None);
     srv.dirty += srv.dbs[c.db].clear() as u64;
+    // Replicated even when the db was already empty.
+    srv.force_propagation(crate::server::propagation::target::ALL);
     c.reply.ok();
     Ok(())
 }
@@ -390,6 +392,8 @@ fn flushall(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         let filename = srv.config.dbfilename().to_string();
         let _ = srv.rdb_save(&filename);
     }
+    srv.dirty += 1;
+    srv.force_propagation(crate::server::propagation::target::ALL);
     c.reply.ok();
     Ok(())
 }

@@ -16,6 +16,7 @@ use crate::error::{self, CmdError, CmdResult};
 use crate::server::Server;
 use crate::server::blocking::{BlockedOn, parse_timeout};
 use crate::server::keyspace::{EVENT_GENERIC, EVENT_LIST};
+use crate::server::propagation::int_arg;
 
 /// BLPOP/BRPOP: every argument but the last (the timeout) is a key.
 const KEYS_BUT_LAST: KeySpec = KeySpec { first: 1, last: -2, step: 1 };
@@ -63,6 +64,14 @@ fn end_name(end: End, pop: bool) -> &'static str {
 }
 
 /// LEFT or RIGHT, else a syntax error.
+/// The plain pop a blocking or multi-key pop is replicated as.
+fn pop_command(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    }
+}
+
 fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
     if arg.eq_ignore_ascii_case(b"left") {
         Ok(End::Head)
@@ -553,6 +562,7 @@ fn mpop_from_first(srv: &mut Server, c: &mut Client, keys: &[&[u8]], end: End, c
         c.reply.bulk(key);
         let n = pop_range_reply(c, list, end, count);
         elements_removed(srv, db, key, end, n);
+        srv.propagate_as(&[pop_command(end), key, &int_arg(n as i64)]);
         return Ok(true);
     }
     Ok(false)
@@ -590,6 +600,7 @@ fn blocking_pop(
                 c.reply.bulk(key);
                 let popped = pop_range_reply(c, list, end, n);
                 elements_removed(srv, db, key, end, popped);
+                srv.propagate_as(&[pop_command(end), key, &int_arg(popped as i64)]);
             }
             None => {
                 let Some(v) = list.pop(end) else { continue };
@@ -597,6 +608,7 @@ fn blocking_pop(
                 c.reply.bulk(key);
                 c.reply.bulk(&v);
                 elements_removed(srv, db, key, end, 1);
+                srv.propagate_as(&[pop_command(end), key]);
             }
         }
         return Ok(());
@@ -633,7 +645,14 @@ fn blocking_move(srv: &mut Server, c: &mut Client, args: &Args, from: End, to: E
     let db = c.db;
     let src = args.get(1);
     if list_for_write(srv, db, src)?.is_some() {
-        return move_element(srv, c, src, args.get(2), from, to);
+        move_element(srv, c, src, args.get(2), from, to)?;
+        // Replicated in the non-blocking form.
+        if args.is(0, "brpoplpush") {
+            srv.propagate_as(&[b"RPOPLPUSH", src, args.get(2)]);
+        } else {
+            srv.propagate_as(&[b"LMOVE", src, args.get(2), args.get(3), args.get(4)]);
+        }
+        return Ok(());
     }
     if c.has(cflags::EXECUTING_MULTI) {
         // Not allowed to block: the non-blocking answer for an empty source.

@@ -1,4 +1,5 @@
-//! Persistence commands: SAVE and BGSAVE (Redis's rdb.c), DUMP and RESTORE (its cluster.c).
+//! Persistence commands: SAVE and BGSAVE (Redis's rdb.c), BGREWRITEAOF (aof.c), DUMP and RESTORE
+//! (cluster.c).
 //!
 //! The work itself (files, fork, payload format) lives in `server::rdb_persistence` and
 //! `persistence::rdb`; handlers parse, check and reply with Redis's texts.
@@ -15,6 +16,7 @@ use crate::server::{Server, unix_ms};
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NO_KEYS, "server", save),
     CommandSpec::new("bgsave", -1, ADMIN | NOSCRIPT, NO_KEYS, "server", bgsave),
+    CommandSpec::new("bgrewriteaof", 1, ADMIN | NOSCRIPT, NO_KEYS, "server", bgrewriteaof),
     CommandSpec::new("dump", 2, READONLY, KEY1, "generic", dump),
     CommandSpec::new("restore", -4, WRITE | DENYOOM, KEY1, "generic", restore),
 ];
@@ -23,7 +25,7 @@ const ALREADY_SAVING: &str = "Background save already in progress";
 
 /// SAVE: write the dump in the foreground.
 fn save(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
-    if srv.rdb.child.is_some() {
+    if srv.has_active_child() {
         return Err(CmdError::err(ALREADY_SAVING));
     }
     srv.rdb.saves += 1;
@@ -48,19 +50,44 @@ fn bgsave(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         return Err(CmdError::err(ALREADY_SAVING));
     }
     // Inside EXEC the fork waits for the cron, as Redis schedules it.
-    if c.has(cflags::EXECUTING_MULTI) {
+    if c.has(cflags::EXECUTING_MULTI) || (schedule && srv.has_active_child()) {
         srv.rdb.bgsave_scheduled = true;
         c.reply.simple(b"Background saving scheduled");
         return Ok(());
     }
-    // SCHEDULE only matters while another kind of child (an AOF rewrite) runs; there is none yet.
-    let _ = schedule;
+    if srv.has_active_child() {
+        return Err(CmdError::err(
+            "Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        ));
+    }
     match srv.rdb_bgsave() {
         Ok(()) => {
             c.reply.simple(b"Background saving started");
             Ok(())
         }
         Err(_) => Err(CmdError::from("ERR")),
+    }
+}
+
+/// BGREWRITEAOF: fork a child that writes a new AOF base (scheduled while another child runs).
+fn bgrewriteaof(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    if srv.aof.child.is_some() {
+        return Err(CmdError::err("Background append only file rewriting already in progress"));
+    }
+    if srv.has_active_child() || c.has(cflags::EXECUTING_MULTI) {
+        srv.aof.rewrite_scheduled = true;
+        srv.aof.rewrites_consecutive_failures = 0;
+        c.reply.simple(b"Background append only file rewriting scheduled");
+        return Ok(());
+    }
+    match srv.aof_rewrite_background() {
+        Ok(()) => {
+            c.reply.simple(b"Background append only file rewriting started");
+            Ok(())
+        }
+        Err(_) => Err(CmdError::err(
+            "Can't execute an AOF background rewriting. Please check the server logs for more information.",
+        )),
     }
 }
 
@@ -130,11 +157,20 @@ fn restore(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     if ttl > 0 && ttl <= unix_ms() as i64 && !srv.is_replica() {
         if deleted {
+            srv.propagate_as(&[b"DEL", key]);
             srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
             srv.dirty += 1;
         }
         c.reply.ok();
         return Ok(());
+    }
+    if ttl > 0 && !absttl {
+        // Replicated with the absolute time it resolved to.
+        let ttl_arg = crate::server::propagation::int_arg(ttl);
+        let mut argv: Vec<&[u8]> = args.iter().collect();
+        argv[2] = &ttl_arg;
+        argv.push(b"ABSTTL");
+        srv.propagate_as(&argv);
     }
     let obj = rdb::object_for(value, srv.lru_clock, idle.map(|i| i as u64));
     let _ = freq;

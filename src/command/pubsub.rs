@@ -95,6 +95,8 @@ fn sunsubscribe(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 /// PUBLISH channel message: the number of clients that received it.
 fn publish(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let n = srv.publish(args.get(1), args.get(2), false);
+    // Replicas deliver it to their own subscribers; the AOF has no use for it.
+    srv.force_propagation(crate::server::propagation::target::REPL);
     c.reply.int(n as i64);
     Ok(())
 }
@@ -102,6 +104,7 @@ fn publish(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 /// SPUBLISH shardchannel message
 fn spublish(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let n = srv.publish(args.get(1), args.get(2), true);
+    srv.force_propagation(crate::server::propagation::target::REPL);
     c.reply.int(n as i64);
     Ok(())
 }

@@ -207,6 +207,8 @@ fn spop(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let emptied = set.is_empty();
     srv.notify_keyspace_event(EVENT_SET, "spop", key, db);
     reply_picked(c, picked, &scratch);
+    let member = picked_bytes(picked, &scratch);
+    srv.propagate_as(&[b"SREM", key, &member]);
     if emptied {
         srv.dbs[db].remove(key);
         srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
@@ -247,17 +249,24 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         }
         srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
         srv.signal_modified_key(db, key);
+        srv.propagate_as(&[b"DEL", key]);
         return Ok(());
     }
 
     c.reply.set(count as usize);
     let remaining = size - count;
     let mut scratch = Vec::new();
+    // Each popped member goes out as its own SREM (Redis 7.0 does not batch them).
+    let propagate = srv.should_propagate(crate::server::propagation::target::ALL);
+    let mut popped: Vec<Vec<u8>> = Vec::new();
     let Some(set) = set_mut(srv, db, key) else { return Ok(()) };
     if remaining.saturating_mul(SPOP_MOVE_STRATEGY_MUL) > count {
         for _ in 0..count {
             let Some(picked) = set.random(&mut rand, &mut scratch) else { break };
             reply_picked(c, picked, &scratch);
+            if propagate {
+                popped.push(picked_bytes(picked, &scratch));
+            }
             match picked {
                 Picked::Int(v) => set.remove_int(v),
                 Picked::Scratch => set.remove(&scratch),
@@ -280,6 +289,12 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         }
         for m in set.iter() {
             reply_member(c, m);
+            if propagate {
+                popped.push(match m {
+                    Member::Int(v) => crate::server::propagation::int_arg(v),
+                    Member::Bytes(b) => b.to_vec(),
+                });
+            }
         }
         if let Some(mut survivors) = survivors {
             survivors.trim();
@@ -287,7 +302,19 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         }
     }
     srv.signal_modified_key(db, key);
+    for member in &popped {
+        srv.also_propagate(db, &[b"SREM", key, member]);
+    }
+    srv.prevent_propagation();
     Ok(())
+}
+
+/// A picked member's bytes (integers formatted).
+fn picked_bytes(picked: Picked, scratch: &[u8]) -> Vec<u8> {
+    match picked {
+        Picked::Int(v) => crate::server::propagation::int_arg(v),
+        Picked::Scratch => scratch.to_vec(),
+    }
 }
 
 /// Replies a whole set in the order Redis's SUNION of that one set would: Redis rebuilds it, and a

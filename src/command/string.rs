@@ -10,6 +10,7 @@ use crate::db::{StrValue, Value};
 use crate::error::{self, CmdError, CmdResult};
 use crate::numeric::LongDouble;
 use crate::server::keyspace::{EVENT_GENERIC, EVENT_STRING};
+use crate::server::propagation::int_arg;
 use crate::server::{Server, unix_ms};
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -168,7 +169,18 @@ fn set_generic(srv: &mut Server, c: &mut Client, args: &Args, opts: SetOpts, val
     srv.notify_keyspace_event(EVENT_STRING, "set", key, c.db);
     if let Some(when) = deadline {
         srv.dbs[c.db].set_expire(key, when);
+        // Replicas and the AOF get the absolute time: a relative one would drift on replay.
+        srv.propagate_as(&[b"SET", key, args.get(val_idx), b"PXAT", &int_arg(when)]);
         srv.notify_keyspace_event(EVENT_GENERIC, "expire", key, c.db);
+    } else if opts.get {
+        // GET changes nothing on a replica: propagated without it.
+        let kept: Vec<&[u8]> = args
+            .iter()
+            .enumerate()
+            .filter(|&(i, a)| i < 3 || !a.eq_ignore_ascii_case(b"get"))
+            .map(|(_, a)| a)
+            .collect();
+        srv.propagate_as(&kept);
     }
     if !opts.get {
         if setnx {
@@ -223,6 +235,7 @@ fn getset(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     srv.set_key(c.db, key, Value::Str(StrValue::from_bytes(args.get(2))), false);
     srv.notify_keyspace_event(EVENT_STRING, "set", key, c.db);
     srv.dirty += 1;
+    srv.propagate_as(&[b"SET", key, args.get(2)]);
     Ok(())
 }
 
@@ -232,6 +245,8 @@ fn getdel(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if reply_string(srv, c, key)? && srv.delete_key(c.db, key) {
         srv.notify_keyspace_event(EVENT_GENERIC, "del", key, c.db);
         srv.dirty += 1;
+        let del: &[u8] = if srv.config.lazyfree_lazy_user_del() { b"UNLINK" } else { b"DEL" };
+        srv.propagate_as(&[del, key]);
     }
     Ok(())
 }
@@ -257,17 +272,21 @@ fn getex(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     match deadline {
         Some(when) if absolute && when <= unix_ms() as i64 => {
             srv.delete_key(db, key);
+            let del: &[u8] = if srv.config.lazyfree_lazy_expire() { b"UNLINK" } else { b"DEL" };
+            srv.propagate_as(&[del, key]);
             srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
             srv.dirty += 1;
         }
         Some(when) => {
             srv.dbs[db].set_expire(key, when);
+            srv.propagate_as(&[b"PEXPIREAT", key, &int_arg(when)]);
             srv.signal_modified_key(db, key);
             srv.notify_keyspace_event(EVENT_GENERIC, "expire", key, db);
             srv.dirty += 1;
         }
         None if opts.persist && srv.dbs[db].persist(key) => {
             srv.signal_modified_key(db, key);
+            srv.propagate_as(&[b"PERSIST", key]);
             srv.notify_keyspace_event(EVENT_GENERIC, "persist", key, db);
             srv.dirty += 1;
         }
@@ -394,6 +413,8 @@ fn incrbyfloat(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     srv.set_key(db, key, Value::Str(StrValue::from_bytes_no_int(text.clone())), true);
     srv.notify_keyspace_event(EVENT_STRING, "incrbyfloat", key, db);
     srv.dirty += 1;
+    // The result, not the increment: float rounding must not differ on replay.
+    srv.propagate_as(&[b"SET", key, &text, b"KEEPTTL"]);
     c.reply.bulk(&text);
     Ok(())
 }

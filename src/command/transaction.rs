@@ -62,6 +62,7 @@ fn exec(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     let queued = std::mem::take(&mut c.multi);
     c.reply.array(queued.len());
     c.flags |= cflags::EXECUTING_MULTI;
+    srv.in_exec = true;
     for q in &queued {
         let args = Args::new(&q.buf, &q.ranges);
         // The command was resolved when queued; resolve again (cheap) to get its id.
@@ -72,6 +73,7 @@ fn exec(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
         srv.call(c, id, &args);
     }
     c.flags &= !cflags::EXECUTING_MULTI;
+    srv.in_exec = false;
     discard_transaction(srv, c);
     Ok(())
 }

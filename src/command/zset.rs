@@ -408,6 +408,14 @@ fn generic_zpop(srv: &mut Server, c: &mut Client, keys: &[&[u8]], pop: Pop) -> C
         srv.dirty += n as u64;
         srv.notify_keyspace_event(EVENT_ZSET, if max { "zpopmax" } else { "zpopmin" }, key, db);
         srv.signal_modified_key(db, key);
+        // ZMPOP and the blocking pops are replicated as the plain pop of what was taken.
+        if emit_key {
+            let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            match count {
+                Some(_) => srv.propagate_as(&[name, key, &crate::server::propagation::int_arg(n as i64)]),
+                None => srv.propagate_as(&[name, key]),
+            }
+        }
     }
     delete_if_empty(srv, db, key);
     Ok(())

@@ -15,7 +15,7 @@
 //! `sha256` (ACL password digest).
 
 mod load;
-mod parse;
+pub(crate) mod parse;
 mod rewrite;
 mod runtime;
 mod sha256;
@@ -209,6 +209,13 @@ mod ids {
     pub const APPENDFILENAME: usize = index_of("appendfilename");
     pub const APPENDDIRNAME: usize = index_of("appenddirname");
     pub const APPENDFSYNC: usize = index_of("appendfsync");
+    pub const NO_APPENDFSYNC_ON_REWRITE: usize = index_of("no-appendfsync-on-rewrite");
+    pub const AOF_LOAD_TRUNCATED: usize = index_of("aof-load-truncated");
+    pub const AOF_USE_RDB_PREAMBLE: usize = index_of("aof-use-rdb-preamble");
+    pub const AOF_TIMESTAMP_ENABLED: usize = index_of("aof-timestamp-enabled");
+    pub const AOF_DISABLE_AUTO_GC: usize = index_of("aof-disable-auto-gc");
+    pub const AUTO_AOF_REWRITE_PERCENTAGE: usize = index_of("auto-aof-rewrite-percentage");
+    pub const AUTO_AOF_REWRITE_MIN_SIZE: usize = index_of("auto-aof-rewrite-min-size");
     pub const RDBCOMPRESSION: usize = index_of("rdbcompression");
     pub const RDBCHECKSUM: usize = index_of("rdbchecksum");
     pub const STOP_WRITES_ON_BGSAVE_ERROR: usize = index_of("stop-writes-on-bgsave-error");
@@ -227,6 +234,7 @@ mod ids {
     pub const LATENCY_TRACKING_INFO_PERCENTILES: usize = index_of("latency-tracking-info-percentiles");
     pub const MAXMEMORY: usize = index_of("maxmemory");
     pub const MAXMEMORY_POLICY: usize = index_of("maxmemory-policy");
+    pub const LAZYFREE_LAZY_EVICTION: usize = index_of("lazyfree-lazy-eviction");
     pub const LAZYFREE_LAZY_USER_DEL: usize = index_of("lazyfree-lazy-user-del");
     pub const LAZYFREE_LAZY_USER_FLUSH: usize = index_of("lazyfree-lazy-user-flush");
     pub const LAZYFREE_LAZY_EXPIRE: usize = index_of("lazyfree-lazy-expire");
@@ -447,6 +455,34 @@ impl Config {
         }
     }
 
+    pub fn no_appendfsync_on_rewrite(&self) -> bool {
+        self.flag(ids::NO_APPENDFSYNC_ON_REWRITE)
+    }
+
+    pub fn aof_load_truncated(&self) -> bool {
+        self.flag(ids::AOF_LOAD_TRUNCATED)
+    }
+
+    pub fn aof_use_rdb_preamble(&self) -> bool {
+        self.flag(ids::AOF_USE_RDB_PREAMBLE)
+    }
+
+    pub fn aof_timestamp_enabled(&self) -> bool {
+        self.flag(ids::AOF_TIMESTAMP_ENABLED)
+    }
+
+    pub fn aof_disable_auto_gc(&self) -> bool {
+        self.flag(ids::AOF_DISABLE_AUTO_GC)
+    }
+
+    pub fn auto_aof_rewrite_percentage(&self) -> i64 {
+        self.number(ids::AUTO_AOF_REWRITE_PERCENTAGE)
+    }
+
+    pub fn auto_aof_rewrite_min_size(&self) -> u64 {
+        self.number(ids::AUTO_AOF_REWRITE_MIN_SIZE).max(0) as u64
+    }
+
     pub fn rdbcompression(&self) -> bool {
         self.flag(ids::RDBCOMPRESSION)
     }
@@ -529,6 +565,10 @@ impl Config {
 
     pub fn lazyfree_lazy_user_flush(&self) -> bool {
         self.flag(ids::LAZYFREE_LAZY_USER_FLUSH)
+    }
+
+    pub fn lazyfree_lazy_eviction(&self) -> bool {
+        self.flag(ids::LAZYFREE_LAZY_EVICTION)
     }
 
     pub fn lazyfree_lazy_expire(&self) -> bool {

@@ -4,12 +4,16 @@
 //! It never touches the keyspace, sockets or client state; the server hands it values to serialize and
 //! takes back what it decodes.
 //!
+//! - `aof`: the AOF manifest, file names, and the reader of AOF command files.
+//! - `aof_rewrite`: a dataset written as commands (an AOF base without the RDB preamble).
 //! - `crc64`: Redis's CRC-64/Jones checksum (RDB trailer, DUMP footer).
 //! - `lzf`: the LZF compressor and strict decompressor.
 //! - `rdb`: values and whole datasets in the RDB format, DUMP payloads.
 //! - `rdb_io`: RDB primitives (lengths, strings, doubles, times, opcodes and type numbers).
 //! - `ziplist`, `zipmap`: read-only decoders for the legacy encodings found in older RDB files.
 
+pub mod aof;
+pub mod aof_rewrite;
 pub mod crc64;
 pub mod lzf;
 pub mod rdb;

@@ -74,6 +74,8 @@ pub struct LoadStats {
     pub repl_id: Option<String>,
     pub repl_offset: Option<i64>,
     pub aof_base: bool,
+    /// Offset just past the checksum: where data after the RDB part starts (an AOF tail).
+    pub end_offset: usize,
 }
 
 // ---------------------------------------------------------------------------------------- writing
@@ -396,6 +398,7 @@ pub fn load(
             return Err(RdbError { offset: at, reason: "RDB CRC error" });
         }
     }
+    stats.end_offset = r.position();
     Ok(stats)
 }
 

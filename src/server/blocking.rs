@@ -212,12 +212,17 @@ impl Server {
     }
 
     /// Run a blocked client's command again now that data arrived. It was counted when first
-    /// called; this only produces its reply (and its effects).
+    /// called; this only produces its reply and its effects, propagated on their own as Redis does
+    /// for a served client.
     fn run_for_unblocked(&mut self, c: &mut Client, cmd_id: usize, args: &Args) {
         let spec = self.commands.commands[cmd_id].spec;
         let prev = self.current_client.replace((c.slot, c.id));
         self.current_client_resp = c.reply.resp;
+        let saved = self.enter_call();
+        let dirty_before = self.dirty;
         let result = (spec.handler)(self, c, args);
+        let dirtied = self.dirty > dirty_before;
+        self.leave_call(saved, c.db, args, dirtied, false);
         self.current_client = prev;
         if let Err(e) = result {
             self.reply_error(c, &e);

@@ -173,9 +173,13 @@ impl Server {
     /// Run a command: the handler, then the bookkeeping Redis's call() does.
     pub fn call(&mut self, c: &mut Client, cmd_id: usize, args: &Args) {
         let spec = self.commands.commands[cmd_id].spec;
-        if !self.monitors.is_empty() && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
+        // The AOF replay is not a client: no MONITOR feed, no stats, no slowlog (Redis's CMD_CALL_NONE).
+        let replaying = c.id == crate::server::aof_loading::AOF_CLIENT_ID;
+        if !replaying && !self.monitors.is_empty() && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
             self.feed_monitors(c, args);
         }
+        let saved_propagation = self.enter_call();
+        let dirty_before = self.dirty;
         // CLIENT REPLY OFF/SKIP: whatever this command replies is cut off again afterwards.
         let mode_before = c.reply_mode;
         let saved_len = c.reply.buf.len();
@@ -190,6 +194,15 @@ impl Server {
             if !c.watched.is_empty() {
                 c.flags |= cflags::DIRTY_CAS;
             }
+        }
+        // SAVE and friends reset the counter: only growth means a change (Redis clamps at 0).
+        let dirtied = self.dirty > dirty_before;
+        if replaying {
+            if let Err(e) = result {
+                log::debug!("AOF command failed: {}", String::from_utf8_lossy(e.text()));
+            }
+            self.leave_call(saved_propagation, c.db, args, dirtied, spec.name == "exec");
+            return;
         }
         let track_latency = self.config.latency_tracking();
         let stat = &mut self.cmd_stats[cmd_id];
@@ -221,6 +234,7 @@ impl Server {
         if !spec.has(flags::SKIP_SLOWLOG) {
             self.slowlog_push(c, args, duration);
         }
+        self.leave_call(saved_propagation, c.db, args, dirtied, spec.name == "exec");
     }
 
     fn slowlog_push(&mut self, c: &Client, args: &Args, duration_us: u64) {

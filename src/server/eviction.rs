@@ -50,17 +50,25 @@ impl Server {
             return true;
         }
         let Some((pool, pick)) = policy(self.config.maxmemory_policy()) else { return false };
+        // Evicted keys are unrelated to each other: their DELs are not wrapped in MULTI/EXEC.
+        self.prop.no_multi = true;
+        let lazy = self.config.lazyfree_lazy_eviction();
+        let mut freed_enough = false;
         for _ in 0..MAX_EVICTIONS_PER_CALL {
-            let Some((db, key)) = self.eviction_candidate(pool, pick) else { return false };
+            let Some((db, key)) = self.eviction_candidate(pool, pick) else { break };
             self.dbs[db].remove(&key);
             self.stats.evicted_keys += 1;
             self.signal_modified_key(db, &key);
             self.notify_keyspace_event(EVENT_EVICTED, "evicted", &key, db);
+            self.propagate_deletion(db, &key, lazy);
             if crate::command::info::used_memory() <= limit {
-                return true;
+                freed_enough = true;
+                break;
             }
         }
-        crate::command::info::used_memory() <= limit
+        self.propagate_pending();
+        self.prop.no_multi = false;
+        freed_enough || crate::command::info::used_memory() <= limit
     }
 
     /// The best of a few sampled keys across databases for `pick`.

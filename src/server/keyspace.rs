@@ -25,7 +25,8 @@ impl Server {
     /// Delete `key` if its time has passed. Returns true when the key is (logically) expired.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
         // Most datasets have few or no TTLs: skip the extra lookup when nothing can expire.
-        if self.dbs[db].expires.is_empty() {
+        // Nothing expires while a dataset loads: the commands replayed after may still use the key.
+        if self.dbs[db].expires.is_empty() || self.loading {
             return false;
         }
         let when = self.dbs[db].expire_of(key);
@@ -42,6 +43,8 @@ impl Server {
     fn delete_expired(&mut self, db: usize, key: &[u8]) {
         self.dbs[db].remove(key);
         self.stats.expired_keys += 1;
+        let lazy = self.config.lazyfree_lazy_expire();
+        self.propagate_deletion(db, key, lazy);
         self.notify_keyspace_event(crate::server::keyspace::EVENT_EXPIRED, "expired", key, db);
         self.signal_modified_key(db, key);
     }
@@ -266,6 +269,8 @@ impl Server {
         if !self.active_expire_enabled || self.is_replica() {
             return;
         }
+        // Expired keys are unrelated to each other: their DELs are not wrapped in MULTI/EXEC.
+        self.prop.no_multi = true;
         let effort = self.config.active_expire_effort().clamp(1, 10) as u64 - 1;
         let per_loop = EXPIRE_KEYS_PER_LOOP + EXPIRE_KEYS_PER_LOOP / 4 * effort as usize;
         let acceptable_stale = EXPIRE_ACCEPTABLE_STALE.saturating_sub(effort);
@@ -324,6 +329,8 @@ impl Server {
         }
         let stale = if sampled_total == 0 { 0.0 } else { expired_total as f64 / sampled_total as f64 };
         self.stats.expired_stale_perc = stale * 0.05 + self.stats.expired_stale_perc * 0.95;
+        self.propagate_pending();
+        self.prop.no_multi = false;
     }
 }
 

@@ -5,12 +5,15 @@
 //! client sent, and flushes replies before the next wait (`before_sleep`). Nothing here may block: a
 //! slow client is left with pending output and WRITABLE interest, never waited for.
 
+pub mod aof_loading;
+pub mod aof_persistence;
 pub mod blocking;
 pub mod cron;
 pub mod dispatch;
 pub mod eviction;
 pub mod keyspace;
 pub mod latency;
+pub mod propagation;
 pub mod pubsub;
 pub mod rdb_persistence;
 pub mod shutdown;
@@ -160,8 +163,6 @@ pub struct Server {
     pub memory_peak: std::cell::Cell<u64>,
     /// `used_memory` once the server was initialised (INFO used_memory_startup).
     pub startup_memory: u64,
-    /// Replication id (40 hex chars), reported by INFO until replication takes it over.
-    pub replid: String,
     pub config_file: Option<String>,
     pub executable: String,
     pub pubsub: pubsub::PubSub,
@@ -176,6 +177,14 @@ pub struct Server {
     pub rdb: rdb_persistence::RdbState,
     /// DEBUG PAUSE-CRON: the cron (and with it a signalled shutdown) waits.
     pub cron_paused: bool,
+    /// Commands queued for the AOF and replicas during the current call.
+    pub prop: propagation::Propagation,
+    /// Loading a dataset (AOF replay, RDB): nothing is propagated and nothing expires.
+    pub loading: bool,
+    /// EXEC is running its queued commands.
+    pub in_exec: bool,
+    pub aof: aof_persistence::AofState,
+    pub repl: crate::replication::ReplicationState,
 }
 
 impl Server {
@@ -228,7 +237,6 @@ impl Server {
             exit_code: None,
             memory_peak: std::cell::Cell::new(0),
             startup_memory: 0,
-            replid: String::new(),
             executable,
             pubsub: Default::default(),
             current_pushes: Default::default(),
@@ -237,9 +245,14 @@ impl Server {
             list_packed_threshold: crate::db::list::DEFAULT_PACKED_THRESHOLD,
             rdb: Default::default(),
             cron_paused: false,
+            prop: Default::default(),
+            loading: false,
+            in_exec: false,
+            aof: Default::default(),
+            repl: Default::default(),
         };
         server.run_id = server.random_hex(40);
-        server.replid = server.random_hex(40);
+        server.repl.replid = server.random_hex(40);
         server.startup_memory = crate::command::info::used_memory();
         Ok(server)
     }
@@ -347,16 +360,22 @@ impl Server {
             if shutdown::signal_received() {
                 self.shutdown_asap = true;
             }
+            // With `appendfsync always`, replies made while reading must wait for the AOF fsync in
+            // before_sleep: write first, then read (Redis's AE_BARRIER).
+            let barrier = self.aof.is_on() && self.config.appendfsync() == crate::config::AppendFsync::Always;
             for event in events.iter() {
                 let token = event.token().0;
                 if token >= LISTENER_TOKEN_BASE {
                     self.accept(token - LISTENER_TOKEN_BASE);
                     continue;
                 }
+                if barrier && event.is_writable() {
+                    self.write_to_client(token);
+                }
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
                     self.read_from_client(token);
                 }
-                if event.is_writable() {
+                if !barrier && event.is_writable() {
                     self.write_to_client(token);
                 }
             }
@@ -422,7 +441,8 @@ impl Server {
         let entry = self.clients.vacant_entry();
         let slot = entry.key();
         let token = Token(slot);
-        if let Err(e) = self.poll.registry().register(stream.source(), token, Interest::READABLE) {
+        let Some(source) = stream.source() else { return };
+        if let Err(e) = self.poll.registry().register(source, token, Interest::READABLE) {
             log::warn!("Error registering fd event for the new client: {e}");
             return;
         }
@@ -626,7 +646,9 @@ impl Server {
         let want_writable = !done;
         if want_writable != c.writable_armed {
             let interest = if want_writable { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
-            let _ = self.poll.registry().reregister(c.stream.source(), Token(slot), interest);
+            if let Some(source) = c.stream.source() {
+                let _ = self.poll.registry().reregister(source, Token(slot), interest);
+            }
             c.writable_armed = want_writable;
         }
     }
@@ -635,6 +657,12 @@ impl Server {
     fn before_sleep(&mut self) {
         self.handle_blocked_timeouts();
         self.resume_unblocked_clients();
+        // Deletions made outside any command (a lazy expiry seen while serving blocked clients).
+        self.propagate_pending();
+        // The AOF is written (and with `always`, fsynced) before any reply leaves.
+        if self.aof.is_on() {
+            self.aof_flush(false);
+        }
         let pending = std::mem::take(&mut self.pending_writes);
         for slot in pending {
             self.write_to_client(slot);
@@ -648,7 +676,9 @@ impl Server {
 
     /// Close a client and release everything it holds.
     pub fn free_client(&mut self, mut c: Client) {
-        let _ = self.poll.registry().deregister(c.stream.source());
+        if let Some(source) = c.stream.source() {
+            let _ = self.poll.registry().deregister(source);
+        }
         self.unwatch_all(&mut c);
         self.pubsub_forget_client(&mut c);
         self.unblock_forget(&mut c);

@@ -68,11 +68,11 @@ pub enum LoadError {
 }
 
 impl Server {
-    fn save_options(&self) -> SaveOptions {
+    pub(crate) fn rdb_save_options(&self) -> SaveOptions {
         SaveOptions { compression: self.config.rdbcompression(), checksum: self.config.rdbchecksum() }
     }
 
-    fn save_info(&self) -> SaveInfo {
+    pub(crate) fn rdb_save_info(&self) -> SaveInfo {
         let policy = self.config.maxmemory_policy();
         SaveInfo {
             used_mem: crate::command::info::used_memory(),
@@ -103,8 +103,8 @@ impl Server {
     /// Write the dataset to `filename` through a temp file (Redis's rdbSave). Logs like Redis; on
     /// success resets the dirty counter and LASTSAVE.
     pub fn rdb_save(&mut self, filename: &str) -> Result<(), SaveFailed> {
-        let info = self.save_info();
-        let opts = self.save_options();
+        let info = self.rdb_save_info();
+        let opts = self.rdb_save_options();
         let result = write_rdb_file(&self.dbs, &info, opts, filename);
         if result.is_ok() {
             log::info!("DB saved on disk");
@@ -117,15 +117,15 @@ impl Server {
 
     /// BGSAVE: fork a child that writes the dump while the parent keeps serving.
     pub fn rdb_bgsave(&mut self) -> Result<(), SaveFailed> {
-        if self.rdb.child.is_some() {
+        if self.has_active_child() {
             return Err(SaveFailed);
         }
         self.rdb.saves += 1;
         self.rdb.dirty_before_bgsave = self.dirty;
         self.rdb.last_bgsave_try = unix_ms() / 1000;
         let filename = self.config.dbfilename().to_string();
-        let info = self.save_info();
-        let opts = self.save_options();
+        let info = self.rdb_save_info();
+        let opts = self.rdb_save_options();
         // SAFETY: the server is single-threaded, so the child gets a consistent copy of all memory and
         // no lock can be held by another thread. The child only serializes and leaves with _exit,
         // running no destructors and touching no file descriptor but its own output file.
@@ -157,6 +157,19 @@ impl Server {
 
     /// Reap a finished child (from the cron; never blocks) and record how it ended.
     pub fn check_child_done(&mut self) {
+        if let Some(child) = self.aof.child {
+            let mut status = 0;
+            // SAFETY: plain waitpid on our own child with WNOHANG.
+            let r = unsafe { libc::waitpid(child.pid, &mut status, libc::WNOHANG) };
+            if r != 0 {
+                self.aof.child = None;
+                crate::db::dict::set_resize_allowed(true);
+                let ok = r > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+                let signal = (r > 0 && libc::WIFSIGNALED(status)).then(|| libc::WTERMSIG(status));
+                self.aof_rewrite_done(child, ok, signal);
+            }
+            return;
+        }
         let Some(child) = self.rdb.child else { return };
         let mut status = 0;
         // SAFETY: plain waitpid on our own child with WNOHANG.
@@ -192,8 +205,13 @@ impl Server {
     /// The cron's persistence duties: reap the child, start a scheduled BGSAVE, and honour save
     /// points ("N changes in M seconds").
     pub fn persistence_cron(&mut self) {
-        if self.rdb.child.is_some() {
+        if self.has_active_child() {
             self.check_child_done();
+        }
+        if self.aof.is_on() || self.aof.rewrite_scheduled {
+            self.aof_cron();
+        }
+        if self.has_active_child() {
             return;
         }
         if self.rdb.bgsave_scheduled {
@@ -240,50 +258,9 @@ impl Server {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadError::Missing),
             Err(e) => return Err(LoadError::Io(e)),
         };
-        let limits = self.load_limits();
-        let now = unix_ms() as i64;
-        let is_replica = self.is_replica();
-        let lru = self.lru_clock;
-        let databases = self.dbs.len();
-        let mut expired = 0u64;
-        let mut keys_loaded = 0u64;
-        let dbs = &mut self.dbs;
-        let out_of_range = crate::persistence::rdb_io::RdbError { offset: 0, reason: "db number out of range" };
-        let result = rdb::load(&data, &limits, |event| match event {
-            LoadEvent::Resize { db, keys, expires } => {
-                let d = dbs.get_mut(db).ok_or_else(|| out_of_range.clone())?;
-                d.dict.reserve_for(keys.min(1 << 32) as usize);
-                d.expires.reserve_for(expires.min(1 << 32) as usize);
-                Ok(())
-            }
-            LoadEvent::Key(k) => {
-                if k.db >= databases {
-                    return Err(out_of_range.clone());
-                }
-                if k.expire_ms != crate::db::NO_EXPIRE && k.expire_ms < now && !is_replica {
-                    expired += 1;
-                    return Ok(());
-                }
-                let obj = rdb::object_for(k.value, lru, k.idle_secs);
-                let db = &mut dbs[k.db];
-                db.remove(&k.key);
-                db.add_object(&k.key, obj, k.expire_ms);
-                keys_loaded += 1;
-                Ok(())
-            }
-        });
-        let stats = match result {
-            Ok(stats) => stats,
-            Err(e) => {
-                // Never serve half a dataset: what was loaded goes (startup exits on this anyway).
-                for db in &mut self.dbs {
-                    db.clear();
-                }
-                return Err(LoadError::Format(e));
-            }
-        };
-        self.rdb.last_load_keys_loaded = keys_loaded;
-        self.rdb.last_load_keys_expired = expired;
+        let keep_expired = self.is_replica();
+        let stats = self.rdb_load_bytes(&data, keep_expired).map_err(LoadError::Format)?;
+        let (keys_loaded, expired) = (self.rdb.last_load_keys_loaded, self.rdb.last_load_keys_expired);
         if stats.empty_keys_skipped > 0 {
             log::warn!(
                 "Done loading RDB, keys loaded: {keys_loaded}, keys expired: {expired}, empty keys skipped: {}.",
@@ -295,8 +272,68 @@ impl Server {
         Ok(stats)
     }
 
+    /// Load an RDB image into the keyspace (a dump file, or the RDB part of an AOF, whose expired
+    /// keys are kept: the commands after it may still touch them). On error the keyspace is emptied:
+    /// half a dataset is never served.
+    pub fn rdb_load_bytes(
+        &mut self,
+        data: &[u8],
+        keep_expired: bool,
+    ) -> Result<LoadStats, crate::persistence::rdb_io::RdbError> {
+        let limits = self.load_limits();
+        let now = unix_ms() as i64;
+        let lru = self.lru_clock;
+        let databases = self.dbs.len();
+        let mut expired = 0u64;
+        let mut keys_loaded = 0u64;
+        let dbs = &mut self.dbs;
+        let out_of_range = crate::persistence::rdb_io::RdbError { offset: 0, reason: "db number out of range" };
+        let result = rdb::load(data, &limits, |event| match event {
+            LoadEvent::Resize { db, keys, expires } => {
+                let d = dbs.get_mut(db).ok_or_else(|| out_of_range.clone())?;
+                d.dict.reserve_for(keys.min(1 << 32) as usize);
+                d.expires.reserve_for(expires.min(1 << 32) as usize);
+                Ok(())
+            }
+            LoadEvent::Key(k) => {
+                if k.db >= databases {
+                    return Err(out_of_range.clone());
+                }
+                if k.expire_ms != crate::db::NO_EXPIRE && k.expire_ms < now && !keep_expired {
+                    expired += 1;
+                    return Ok(());
+                }
+                let obj = rdb::object_for(k.value, lru, k.idle_secs);
+                let db = &mut dbs[k.db];
+                db.remove(&k.key);
+                db.add_object(&k.key, obj, k.expire_ms);
+                keys_loaded += 1;
+                Ok(())
+            }
+        });
+        match result {
+            Ok(stats) => {
+                self.rdb.last_load_keys_loaded = keys_loaded;
+                self.rdb.last_load_keys_expired = expired;
+                Ok(stats)
+            }
+            Err(e) => {
+                for db in &mut self.dbs {
+                    db.clear();
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Startup: load `dbfilename` if it exists, or stop the process on a corrupt file, as Redis does.
     pub fn load_data_from_disk(&mut self) {
+        if self.config.appendonly() {
+            // With AOF on, only the AOF is read (Redis never mixes the two at startup).
+            self.aof.status = crate::server::aof_persistence::AofStatus::On;
+            self.aof_load_at_startup();
+            return;
+        }
         let start = Instant::now();
         let filename = self.config.dbfilename().to_string();
         match self.rdb_load(&filename) {

@@ -158,13 +158,32 @@ impl Server {
     /// the reason when the shutdown cannot proceed (then the server keeps running).
     pub fn prepare_for_shutdown(&mut self, flags: ShutdownFlags) -> Result<(), String> {
         log::warn!("User requested shutdown...");
-        if (!self.config.save_points().is_empty() && !flags.nosave) || flags.save {
-            if !self.save_on_shutdown() && !flags.force {
-                return Err("Errors trying to SHUTDOWN. Check logs.".to_string());
-            }
-        } else if self.rdb.child.is_some() {
+        if self.rdb.child.is_some() {
             log::warn!("There is a child saving an .rdb. Killing it!");
             self.kill_rdb_child();
+        }
+        if self.aof.child.is_some() {
+            if self.aof.status == crate::server::aof_persistence::AofStatus::WaitRewrite {
+                // The AOF being turned on has no base yet: exiting now would leave no AOF at all.
+                if !flags.force {
+                    log::warn!("Writing initial AOF, can't exit.");
+                    return Err("Errors trying to SHUTDOWN. Check logs.".to_string());
+                }
+                log::warn!("Writing initial AOF. Exit anyway.");
+            }
+            // The AOF on disk may already be longer than what the child writes: stop it.
+            log::warn!("There is a child rewriting the AOF. Killing it!");
+            self.aof_kill_child();
+        }
+        if self.aof.is_on() {
+            log::info!("Calling fsync() on the AOF file.");
+            self.aof_flush_and_sync();
+        }
+        if ((!self.config.save_points().is_empty() && !flags.nosave) || flags.save)
+            && !self.save_on_shutdown()
+            && !flags.force
+        {
+            return Err("Errors trying to SHUTDOWN. Check logs.".to_string());
         }
         if let Some(pidfile) = self.config.pidfile()
             && !pidfile.is_empty()

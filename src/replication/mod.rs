@@ -1,0 +1,81 @@
+//! Replication (Redis's replication.c): the master side (replication ids and offsets, the backlog,
+//! the stream fed to replicas) and, in `replica`, the link to a master.
+//!
+//! Owns the replication state and the replicas' view of the stream. It never runs commands and never
+//! blocks: replicas are ordinary clients whose output buffers receive the stream, flushed by the event
+//! loop like any reply.
+
+pub mod backlog;
+
+use crate::server::Server;
+use backlog::ReplicationBacklog;
+
+/// Replication ids and offsets, the backlog, and the connected replicas.
+#[derive(Debug)]
+pub struct ReplicationState {
+    /// Current replication id (40 hex characters).
+    pub replid: String,
+    /// The previous id, valid up to `second_repl_offset` (after a failover).
+    pub replid2: String,
+    /// Bytes of stream produced (or, on a replica, applied) so far.
+    pub master_repl_offset: u64,
+    pub second_repl_offset: i64,
+    pub backlog: Option<ReplicationBacklog>,
+    /// Slots of replica clients that receive the stream.
+    pub replicas: Vec<usize>,
+    /// Database of the last SELECT in the stream; None forces one before the next command.
+    pub selected_db: Option<usize>,
+}
+
+/// replid2 when there is no previous id.
+pub const NO_REPLID: &str = "0000000000000000000000000000000000000000";
+
+impl Default for ReplicationState {
+    fn default() -> Self {
+        ReplicationState {
+            replid: String::new(),
+            replid2: NO_REPLID.to_string(),
+            master_repl_offset: 0,
+            second_repl_offset: -1,
+            backlog: None,
+            replicas: Vec::new(),
+            selected_db: None,
+        }
+    }
+}
+
+impl Server {
+    /// Whether written commands go into the replication stream: on a master that has a backlog or
+    /// replicas (a replica relays its master's bytes instead).
+    pub fn repl_feeds_stream(&self) -> bool {
+        !self.is_replica() && (self.repl.backlog.is_some() || !self.repl.replicas.is_empty())
+    }
+
+    /// Append one command to the stream (with a SELECT first when the database changed): into the
+    /// backlog, and into every replica's output buffer.
+    pub fn repl_feed(&mut self, db: usize, resp: &[u8]) {
+        if self.repl.selected_db != Some(db) {
+            let db_arg = crate::server::propagation::int_arg(db as i64);
+            let mut select = Vec::with_capacity(32);
+            crate::server::propagation::encode_command(&mut select, 2, [b"SELECT".as_slice(), &db_arg].into_iter());
+            self.repl.selected_db = Some(db);
+            self.repl_feed_raw(&select);
+        }
+        self.repl_feed_raw(resp);
+    }
+
+    /// Bytes that go into the stream as they are (PING, REPLCONF GETACK, a relayed master stream).
+    pub fn repl_feed_raw(&mut self, bytes: &[u8]) {
+        self.repl.master_repl_offset += bytes.len() as u64;
+        if let Some(b) = self.repl.backlog.as_mut() {
+            b.feed(bytes);
+        }
+        for i in 0..self.repl.replicas.len() {
+            let slot = self.repl.replicas[i];
+            if let Some(Some(c)) = self.clients.get_mut(slot) {
+                c.reply.buf.extend_from_slice(bytes);
+                self.queue_write(slot);
+            }
+        }
+    }
+}
