@@ -62,6 +62,7 @@ fn apply_changes(srv: &mut Server, changed: &[&'static str]) -> Result<(), (&'st
             "loglevel" => crate::log::set_level(srv.config.loglevel()),
             "hz" => srv.hz = srv.config.hz(),
             "proc-title-template" => srv.update_proc_title(None),
+            "aof-disable-auto-gc" => srv.aof_delete_history_files(),
             "appendonly" => {
                 if !srv.config.appendonly() && srv.aof.is_on() {
                     srv.aof_stop();

@@ -90,6 +90,9 @@ pub struct AofState {
     pub delayed_fsync: u64,
     /// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write (a testing knob).
     pub flush_sleep_us: u64,
+    /// Back-off after repeated rewrite failures: the current delay and when the next try is allowed.
+    limit_delay_minutes: u64,
+    limit_next_try: u64,
     worker: Option<FsyncWorker>,
 }
 
@@ -117,6 +120,8 @@ impl Default for AofState {
             rewrites_consecutive_failures: 0,
             delayed_fsync: 0,
             flush_sleep_us: 0,
+            limit_delay_minutes: 0,
+            limit_next_try: 0,
             worker: None,
         }
     }
@@ -433,32 +438,27 @@ impl Server {
             return Err(SaveFailed);
         }
         self.aof.rewrites += 1;
-        // SAFETY: single-threaded server apart from the fsync helper, which holds no lock the child
-        // could need; the child only serializes and leaves with _exit.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            crate::log::set_role(b'C');
-            self.update_proc_title(Some("redis-aof-rewrite"));
+        let forked = self.fork_child("redis-aof-rewrite", |srv| {
             let tmp = PathBuf::from(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-            let code = match self.aof_write_base(&tmp) {
+            match srv.aof_write_base(&tmp) {
                 Ok(()) => {
                     log::info!("Successfully created the temporary AOF base file {}", tmp.display());
                     0
                 }
                 Err(SaveFailed) => 1,
-            };
-            // SAFETY: leave the child without running the parent's destructors.
-            unsafe { libc::_exit(code) };
-        }
-        if pid < 0 {
-            self.aof.lastbgrewrite_ok = false;
-            log::warn!("Can't rewrite append only file in background: fork: {}", std::io::Error::last_os_error());
-            return Err(SaveFailed);
-        }
+            }
+        });
+        let pid = match forked {
+            Ok(pid) => pid,
+            Err(e) => {
+                self.aof.lastbgrewrite_ok = false;
+                log::warn!("Can't rewrite append only file in background: fork: {e}");
+                return Err(SaveFailed);
+            }
+        };
         log::info!("Background append only file rewriting started by pid {pid}");
         self.aof.rewrite_scheduled = false;
         self.aof.child = Some(Child { pid, started_unix: unix_ms() / 1000 });
-        crate::db::dict::set_resize_allowed(false);
         Ok(())
     }
 
@@ -567,6 +567,8 @@ impl Server {
             let name = aof::temp_incr_name(self.config.appendfilename());
             log::info!("Removing the temp incr aof file {name} in the background");
             let _ = std::fs::remove_file(self.aof_path(&name));
+            // AOF is still waiting to be switched on: try again.
+            self.aof.rewrite_scheduled = true;
         }
     }
 
@@ -685,10 +687,38 @@ impl Server {
         crate::db::dict::set_resize_allowed(true);
     }
 
+    /// After three consecutive failed rewrites, automatic ones wait 1, 2, 4... up to 60 minutes
+    /// (Redis's aofRewriteLimited). Returns true while waiting.
+    fn aof_rewrite_limited(&mut self) -> bool {
+        const THRESHOLD: u64 = 3;
+        const MAX_MINUTES: u64 = 60;
+        if self.aof.rewrites_consecutive_failures < THRESHOLD {
+            self.aof.limit_delay_minutes = 0;
+            self.aof.limit_next_try = 0;
+            return false;
+        }
+        let now = unix_ms() / 1000;
+        if self.aof.limit_next_try != 0 {
+            if now < self.aof.limit_next_try {
+                return true;
+            }
+            self.aof.limit_next_try = 0;
+            return false;
+        }
+        let delay = if self.aof.limit_delay_minutes == 0 { 1 } else { self.aof.limit_delay_minutes * 2 };
+        self.aof.limit_delay_minutes = delay.min(MAX_MINUTES);
+        self.aof.limit_next_try = now + self.aof.limit_delay_minutes * 60;
+        log::warn!(
+            "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes",
+            self.aof.limit_delay_minutes
+        );
+        true
+    }
+
     /// The cron's AOF duties: a scheduled rewrite, the automatic rewrite on growth, a write that
     /// failed before, and the once-a-second fsync.
     pub fn aof_cron(&mut self) {
-        if !self.has_active_child() && self.aof.rewrite_scheduled && !self.in_exec {
+        if !self.has_active_child() && self.aof.rewrite_scheduled && !self.in_exec && !self.aof_rewrite_limited() {
             let _ = self.aof_rewrite_background();
         }
         let pct = self.config.auto_aof_rewrite_percentage();
@@ -699,7 +729,7 @@ impl Server {
         {
             let base = self.aof.rewrite_base_size.max(1);
             let growth = (self.aof.current_size * 100 / base).saturating_sub(100);
-            if growth >= pct as u64 {
+            if growth >= pct as u64 && !self.aof_rewrite_limited() {
                 log::info!("Starting automatic rewriting of AOF on {growth}% growth");
                 let _ = self.aof_rewrite_background();
             }

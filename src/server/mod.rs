@@ -60,6 +60,8 @@ pub struct Stats {
     pub total_reads_processed: u64,
     pub total_writes_processed: u64,
     pub io_threaded_reads: u64,
+    pub total_forks: u64,
+    pub latest_fork_usec: u64,
 }
 
 /// Per-command counters (INFO commandstats) and latency histogram (INFO latencystats).

@@ -68,6 +68,32 @@ pub enum LoadError {
 }
 
 impl Server {
+    /// Fork a background child (BGSAVE, BGREWRITEAOF) that runs `job` under the process title
+    /// `title` and exits with its code. Counts the fork in INFO (total_forks, latest_fork_usec).
+    /// Returns the child's pid in the parent.
+    pub fn fork_child(&mut self, title: &str, job: impl FnOnce(&Server) -> i32) -> std::io::Result<i32> {
+        let start = crate::server::unix_us();
+        // SAFETY: the server is single-threaded apart from the AOF fsync helper, which holds no lock
+        // the child could need; the child only serializes the memory it inherited and leaves with
+        // _exit, running no destructors and touching no descriptor but its own output file.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            crate::log::set_role(b'C');
+            self.update_proc_title(Some(title));
+            let code = job(self);
+            // SAFETY: leaving the child without unwinding or flushing the parent's state.
+            unsafe { libc::_exit(code) };
+        }
+        if pid < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        self.stats.total_forks += 1;
+        self.stats.latest_fork_usec = crate::server::unix_us().saturating_sub(start);
+        // Resizing tables now would copy every page the child shares with us.
+        crate::db::dict::set_resize_allowed(false);
+        Ok(pid)
+    }
+
     pub(crate) fn rdb_save_options(&self) -> SaveOptions {
         SaveOptions { compression: self.config.rdbcompression(), checksum: self.config.rdbchecksum() }
     }
@@ -126,32 +152,24 @@ impl Server {
         let filename = self.config.dbfilename().to_string();
         let info = self.rdb_save_info();
         let opts = self.rdb_save_options();
-        // SAFETY: the server is single-threaded, so the child gets a consistent copy of all memory and
-        // no lock can be held by another thread. The child only serializes and leaves with _exit,
-        // running no destructors and touching no file descriptor but its own output file.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            crate::log::set_role(b'C');
-            self.update_proc_title(Some("redis-rdb-bgsave"));
-            let code = match write_rdb_file(&self.dbs, &info, opts, &filename) {
+        let forked =
+            self.fork_child("redis-rdb-bgsave", |srv| match write_rdb_file(&srv.dbs, &info, opts, &filename) {
                 Ok(()) => {
                     log::info!("DB saved on disk");
                     0
                 }
                 Err(SaveFailed) => 1,
-            };
-            // SAFETY: leaving the child without unwinding or flushing the parent's state.
-            unsafe { libc::_exit(code) };
-        }
-        if pid < 0 {
-            self.rdb.last_bgsave_ok = false;
-            log::warn!("Can't save in background: fork: {}", std::io::Error::last_os_error());
-            return Err(SaveFailed);
-        }
+            });
+        let pid = match forked {
+            Ok(pid) => pid,
+            Err(e) => {
+                self.rdb.last_bgsave_ok = false;
+                log::warn!("Can't save in background: fork: {e}");
+                return Err(SaveFailed);
+            }
+        };
         log::info!("Background saving started by pid {pid}");
         self.rdb.child = Some(Child { pid, started_unix: unix_ms() / 1000 });
-        // Resizing tables now would copy every page the child shares with us.
-        crate::db::dict::set_resize_allowed(false);
         Ok(())
     }
 
