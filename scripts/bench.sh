@@ -22,7 +22,8 @@
 #   BENCH_TIMEOUT [300]       seconds before one redis-benchmark run counts as failed
 #   BENCH_OUT [target/bench.md]  where the tables are written as well
 #   BENCH_NO_INSTALL [0]      1 = never apt-get install redis-tools / redis-server
-#   BENCH_SECTIONS ["ops mem persist"]  which tables to measure (throughput, memory, persistence)
+#   BENCH_SECTIONS ["ops mem persist aof"]  which tables to measure (throughput, memory, RDB
+#                  persistence, AOF)
 #   FERRODIS_BIN [target/release/ferrodis-server]  built with cargo when missing
 #   REDIS_BIN [/usr/bin/redis-server]  without it, only ferrodis columns are filled
 #
@@ -41,7 +42,7 @@ BENCH_POPULATE=${BENCH_POPULATE:-1000000}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
 BENCH_OUT=${BENCH_OUT:-target/bench.md}
 BENCH_NO_INSTALL=${BENCH_NO_INSTALL:-0}
-BENCH_SECTIONS=${BENCH_SECTIONS:-ops mem persist}
+BENCH_SECTIONS=${BENCH_SECTIONS:-ops mem persist aof}
 FERRODIS_BIN=${FERRODIS_BIN:-}
 REDIS_BIN=${REDIS_BIN:-/usr/bin/redis-server}
 
@@ -295,6 +296,7 @@ run_benchmark() {
 # ---------------------------------------------------------------------------
 OPS_TABLE=()
 MEM_TABLE=()
+AOF_TABLE=()
 
 # bench_row TEST PIPELINE N [LABEL]: a redis-benchmark test (-t TEST) against the
 # servers started by start_servers, BENCH_ROUNDS rounds, each round running every
@@ -437,6 +439,36 @@ persist_row() {
     PERSIST_TABLE+=("| $label | ${save_ms[ferrodis]} | ${save_ms[redis]:-–} | $rs | ${load_s[ferrodis]} | ${load_s[redis]:-–} | $rl |")
 }
 
+# aof_rewrite_row: 1M keys with AOF on; the time from BGREWRITEAOF until the rewrite is installed
+# (INFO aof_rewrite_in_progress back to 0 and nothing scheduled), polled every 20 ms.
+aof_rewrite_row() {
+    local kind t0 t1 info i
+    local -A rw_ms=()
+    for kind in "${KINDS[@]}"; do
+        start_server "$kind" --appendonly yes
+        cli "$kind" DEBUG POPULATE "$BENCH_POPULATE" >/dev/null
+        t0=$(now_ms)
+        cli "$kind" BGREWRITEAOF >/dev/null
+        rw_ms[$kind]=err
+        for ((i = 0; i < 6000; i++)); do
+            info=$(cli "$kind" INFO persistence)
+            if [[ $info == *"aof_rewrite_in_progress:0"* && $info == *"aof_rewrite_scheduled:0"* ]]; then
+                t1=$(now_ms)
+                rw_ms[$kind]=$((t1 - t0))
+                break
+            fi
+            sleep 0.02
+        done
+        assert_alive "$kind" "BGREWRITEAOF"
+        log "BGREWRITEAOF $BENCH_POPULATE keys $kind: ${rw_ms[$kind]} ms"
+        stop_server "$kind"
+    done
+    local r
+    r=$(check "$(ratio "${rw_ms[ferrodis]}" "${rw_ms[redis]:-}")" '<=' 1.0 "${rw_ms[ferrodis]}")
+    if [[ $r == *"$MISS"* ]]; then MISSES_ROWS=$((MISSES_ROWS + 1)); fi
+    AOF_TABLE+=("| BGREWRITEAOF of $BENCH_POPULATE keys | ${rw_ms[ferrodis]} ms | ${rw_ms[redis]:-–} ms | $r | ratio ≤ 1.0 |")
+}
+
 pss_kb() {  # proportional set size of a process (shared pages split between sharers), 0 when gone
     awk '$1 == "Pss:" { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0
 }
@@ -528,6 +560,17 @@ if [[ " $BENCH_SECTIONS " == *" persist "* ]]; then
     bgsave_peak_row
 fi
 
+if [[ " $BENCH_SECTIONS " == *" aof "* ]]; then
+    # SET throughput with the AOF on, per fsync policy (rows in the throughput table).
+    for policy in everysec always; do
+        start_servers --appendonly yes --appendfsync "$policy"
+        bench_row set 1 "$BENCH_N_P1" "SET (appendfsync $policy)"
+        bench_row set 16 "$BENCH_N_P16" "SET (appendfsync $policy)"
+        stop_servers
+    done
+    aof_rewrite_row
+fi
+
 # ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
@@ -551,6 +594,10 @@ report() {
     echo "| dataset | ferrodis SAVE ms | redis SAVE ms | ratio | ferrodis load s | redis load s | ratio |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
     printf '%s\n' "${PERSIST_TABLE[@]}"
+    echo
+    echo "| AOF | ferrodis | redis | ratio | target |"
+    echo "|---|---:|---:|---:|---|"
+    printf '%s\n' "${AOF_TABLE[@]}"
     echo
     echo "$MISS = misses its target ($MISSES_ROWS rows)."
 }

@@ -135,6 +135,13 @@ pub struct Client {
     pub subs: Option<Box<crate::server::pubsub::Subscriptions>>,
     /// What a blocking command is waiting for, while the client is blocked.
     pub blocked: Option<Box<crate::server::blocking::BlockState>>,
+    /// Set when this connection is a replica of ours (after SYNC/PSYNC).
+    pub replica: Option<Box<crate::replication::master::ConnectedReplica>>,
+    /// What the connection announced with REPLCONF before SYNC/PSYNC.
+    pub replconf: Option<Box<crate::replication::master::ReplconfInfo>>,
+    /// This connection is our master's stream (its replies are not sent, its writes are allowed on
+    /// a read-only replica).
+    pub is_master: bool,
 }
 
 impl Client {
@@ -171,6 +178,9 @@ impl Client {
             obuf_soft_since: 0,
             subs: None,
             blocked: None,
+            replica: None,
+            replconf: None,
+            is_master: false,
         }
     }
 
@@ -235,6 +245,12 @@ impl Client {
     /// The CLIENT LIST `flags=` letters.
     pub fn flag_letters(&self) -> String {
         let mut s = String::new();
+        if self.replica.is_some() {
+            s.push('S');
+        }
+        if self.is_master {
+            s.push('M');
+        }
         if self.has(flags::MONITOR) {
             s.push('O');
         }

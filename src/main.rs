@@ -112,6 +112,7 @@ fn main() {
     server.update_proc_title(None);
     server.load_data_from_disk();
     server.aof_open_on_server_start();
+    server.repl_init_at_startup();
     if let Some(pidfile) = server.config.pidfile()
         && !pidfile.is_empty()
     {

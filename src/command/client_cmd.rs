@@ -86,9 +86,17 @@ fn client_type(name: &[u8]) -> Result<ClientType, CmdError> {
     }
 }
 
-/// The type of a connected client (only normal ones exist until replication and pub/sub land).
+/// The type of a connected client, as Redis's getClientType decides it.
 fn type_of(c: &Client) -> ClientType {
-    if c.has(cflags::MONITOR) { ClientType::Replica } else { ClientType::Normal }
+    if c.is_master {
+        ClientType::Master
+    } else if c.has(cflags::MONITOR) || c.replica.is_some() {
+        ClientType::Replica
+    } else if c.has(cflags::PUBSUB) {
+        ClientType::PubSub
+    } else {
+        ClientType::Normal
+    }
 }
 
 fn client_id(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {

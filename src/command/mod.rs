@@ -20,6 +20,7 @@ pub mod list;
 pub mod memory;
 pub mod persistence_cmd;
 pub mod pubsub;
+pub mod replication_cmd;
 pub mod server_cmd;
 pub mod set;
 pub mod sort;
@@ -310,6 +311,7 @@ impl CommandTable {
             set::COMMANDS,
             zset::COMMANDS,
             persistence_cmd::COMMANDS,
+            replication_cmd::COMMANDS,
             memory::COMMANDS,
         ];
         let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };

@@ -224,6 +224,11 @@ mod ids {
     pub const REPLICA_SERVE_STALE_DATA: usize = index_of("replica-serve-stale-data");
     pub const REPL_BACKLOG_SIZE: usize = index_of("repl-backlog-size");
     pub const REPL_TIMEOUT: usize = index_of("repl-timeout");
+    pub const REPL_PING_REPLICA_PERIOD: usize = index_of("repl-ping-replica-period");
+    pub const REPLICA_ANNOUNCE_IP: usize = index_of("replica-announce-ip");
+    pub const REPLICA_ANNOUNCE_PORT: usize = index_of("replica-announce-port");
+    pub const REPLICA_PRIORITY: usize = index_of("replica-priority");
+    pub const REPLICA_ANNOUNCED: usize = index_of("replica-announced");
     pub const NOTIFY_KEYSPACE_EVENTS: usize = index_of("notify-keyspace-events");
     pub const SLOWLOG_LOG_SLOWER_THAN: usize = index_of("slowlog-log-slower-than");
     pub const SLOWLOG_MAX_LEN: usize = index_of("slowlog-max-len");
@@ -499,6 +504,23 @@ impl Config {
         self.flag(ids::STOP_WRITES_ON_BGSAVE_ERROR)
     }
 
+    /// REPLICAOF at run time (the directive is otherwise immutable).
+    pub fn set_replicaof(&mut self, master: Option<(String, u16)>) {
+        self.values[ids::REPLICAOF] = Value::ReplicaOf(master);
+    }
+
+    pub fn replica_priority(&self) -> i64 {
+        self.number(ids::REPLICA_PRIORITY)
+    }
+
+    pub fn replica_announced(&self) -> bool {
+        self.flag(ids::REPLICA_ANNOUNCED)
+    }
+
+    pub fn replica_announce_port(&self) -> Option<u16> {
+        u16::try_from(self.number(ids::REPLICA_ANNOUNCE_PORT)).ok().filter(|&p| p != 0)
+    }
+
     /// Master to replicate from (`replicaof`/`slaveof`), if any.
     pub fn replicaof(&self) -> Option<(&str, u16)> {
         match self.values.get(ids::REPLICAOF) {
@@ -517,6 +539,14 @@ impl Config {
 
     pub fn repl_backlog_size(&self) -> u64 {
         u64::try_from(self.number(ids::REPL_BACKLOG_SIZE)).unwrap_or(1 << 20)
+    }
+
+    pub fn repl_ping_replica_period(&self) -> u64 {
+        self.number(ids::REPL_PING_REPLICA_PERIOD).max(1) as u64
+    }
+
+    pub fn replica_announce_ip(&self) -> Option<&str> {
+        self.text(ids::REPLICA_ANNOUNCE_IP).filter(|s| !s.is_empty())
     }
 
     pub fn repl_timeout(&self) -> u32 {

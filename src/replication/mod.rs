@@ -6,6 +6,8 @@
 //! loop like any reply.
 
 pub mod backlog;
+pub mod master;
+pub mod replica;
 
 use crate::server::Server;
 use backlog::ReplicationBacklog;
@@ -25,6 +27,8 @@ pub struct ReplicationState {
     pub replicas: Vec<usize>,
     /// Database of the last SELECT in the stream; None forces one before the next command.
     pub selected_db: Option<usize>,
+    /// When the last PING went into the stream (unix ms).
+    pub last_ping_ms: u64,
 }
 
 /// replid2 when there is no previous id.
@@ -40,6 +44,7 @@ impl Default for ReplicationState {
             backlog: None,
             replicas: Vec::new(),
             selected_db: None,
+            last_ping_ms: 0,
         }
     }
 }
@@ -72,9 +77,16 @@ impl Server {
         }
         for i in 0..self.repl.replicas.len() {
             let slot = self.repl.replicas[i];
-            if let Some(Some(c)) = self.clients.get_mut(slot) {
-                c.reply.buf.extend_from_slice(bytes);
-                self.queue_write(slot);
+            let Some(Some(c)) = self.clients.get_mut(slot) else { continue };
+            let Some(r) = c.replica.as_mut() else { continue };
+            match r.state {
+                master::ReplicaState::Online => {
+                    c.reply.buf.extend_from_slice(bytes);
+                    self.queue_write(slot);
+                }
+                // Kept until its RDB has been sent, then appended after it.
+                master::ReplicaState::WaitBgsaveEnd => r.pending.extend_from_slice(bytes),
+                master::ReplicaState::WaitBgsaveStart => {}
             }
         }
     }

@@ -38,6 +38,7 @@ impl Server {
         self.clients_cron(now);
         self.databases_cron();
         self.persistence_cron();
+        self.replication_cron();
     }
 
     /// Close clients idle for longer than `timeout` seconds (never MONITORs).
@@ -49,6 +50,8 @@ impl Server {
             c.qbuf_peak = c.qbuf.len() - c.qpos;
             if timeout > 0
                 && !c.has(cflags::MONITOR)
+                && c.replica.is_none()
+                && !c.is_master
                 && now.saturating_sub(c.last_interaction_ms) / 1000 > timeout as u64
             {
                 idle.push(slot);

@@ -55,6 +55,19 @@ impl Server {
             self.reject(c, cmd_id, &error::MISCONF.into());
             return;
         }
+        // A replica takes writes only from its master (replica-read-only).
+        if self.is_replica() && !c.is_master && self.config.replica_read_only() && self.is_write_command(c, spec) {
+            self.reject(c, cmd_id, &error::READONLY.into());
+            return;
+        }
+        if self.is_replica()
+            && !self.repl_link_up()
+            && !self.config.replica_serve_stale_data()
+            && !spec.has(flags::STALE)
+        {
+            self.reject(c, cmd_id, &error::MASTERDOWN.into());
+            return;
+        }
         if !self.good_replicas_ok() && self.is_write_command(c, spec) {
             self.reject(c, cmd_id, &error::NOREPLICAS.into());
             return;
@@ -153,9 +166,12 @@ impl Server {
         matches!(self.commands.lookup(&args), Lookup::Found(cmd) if cmd.spec.has(flag))
     }
 
-    /// `min-replicas-to-write`: enough replicas acknowledged recently (none exist until replication).
+    /// `min-replicas-to-write`: enough replicas acknowledged within `min-replicas-max-lag`.
     fn good_replicas_ok(&self) -> bool {
-        self.is_replica() || self.config.min_replicas_max_lag() == 0 || self.config.min_replicas_to_write() == 0
+        self.is_replica()
+            || self.config.min_replicas_max_lag() == 0
+            || self.config.min_replicas_to_write() == 0
+            || self.repl_good_replicas() as u64 >= self.config.min_replicas_to_write()
     }
 
     /// Write an error reply and count it in errorstats.

@@ -62,6 +62,9 @@ pub struct Stats {
     pub io_threaded_reads: u64,
     pub total_forks: u64,
     pub latest_fork_usec: u64,
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
 }
 
 /// Per-command counters (INFO commandstats) and latency histogram (INFO latencystats).
@@ -187,6 +190,9 @@ pub struct Server {
     pub in_exec: bool,
     pub aof: aof_persistence::AofState,
     pub repl: crate::replication::ReplicationState,
+    /// The link to our master, when we are a replica.
+    pub link: crate::replication::replica::MasterLink,
+    last_repl_cron_ms: u64,
 }
 
 impl Server {
@@ -252,6 +258,8 @@ impl Server {
             in_exec: false,
             aof: Default::default(),
             repl: Default::default(),
+            link: Default::default(),
+            last_repl_cron_ms: 0,
         };
         server.run_id = server.random_hex(40);
         server.repl.replid = server.random_hex(40);
@@ -369,6 +377,10 @@ impl Server {
                 let token = event.token().0;
                 if token >= LISTENER_TOKEN_BASE {
                     self.accept(token - LISTENER_TOKEN_BASE);
+                    continue;
+                }
+                if token == crate::replication::replica::MASTER_LINK_TOKEN {
+                    self.repl_link_event(event.is_writable());
                     continue;
                 }
                 if barrier && event.is_writable() {
@@ -544,6 +556,10 @@ impl Server {
             match c.parser.parse(&c.qbuf, c.qpos, limits) {
                 Parsed::Incomplete => break,
                 Parsed::Empty { end } => {
+                    if c.is_master {
+                        let bytes = c.qbuf.get(c.qpos..end).unwrap_or_default().to_vec();
+                        self.link.pending_relay.extend_from_slice(&bytes);
+                    }
                     c.qpos = end;
                     c.parser.reset();
                 }
@@ -566,9 +582,18 @@ impl Server {
                         ArgSource::Query => std::mem::take(&mut c.qbuf),
                         ArgSource::Inline => std::mem::take(&mut c.parser.inline_buf),
                     };
+                    let (start, reply_before) = (c.qpos, c.reply.buf.len());
                     self.process_command(c, &crate::command::Args::new(&buf, &ranges));
                     if !self.blocking.ready_is_empty() {
                         self.handle_clients_blocked_on_keys();
+                    }
+                    if c.is_master {
+                        // The master never reads our replies, except the ACK to a GETACK.
+                        if !std::mem::take(&mut self.link.force_reply) {
+                            c.reply.buf.truncate(reply_before);
+                        }
+                        let consumed = if matches!(source, ArgSource::Query) { buf.get(start..end) } else { None };
+                        self.repl_master_command_applied(c, consumed.unwrap_or_default());
                     }
                     match source {
                         ArgSource::Query => c.qbuf = buf,
@@ -596,7 +621,7 @@ impl Server {
         let over = if used > 1024 && !c.authenticated {
             true
         } else {
-            let class = if c.has(cflags::MONITOR) {
+            let class = if c.has(cflags::MONITOR) || c.replica.is_some() {
                 crate::config::ClientClass::Replica
             } else if c.has(cflags::PUBSUB) {
                 crate::config::ClientClass::Pubsub
@@ -671,6 +696,22 @@ impl Server {
         }
     }
 
+    /// Have a client's buffered input processed at the next loop iteration.
+    pub fn pending_reads_push(&mut self, slot: usize) {
+        self.pending_reads.push(slot);
+    }
+
+    /// Replication's once-a-second duties, from the cron.
+    pub fn replication_cron(&mut self) {
+        let now = unix_ms();
+        if now.saturating_sub(self.last_repl_cron_ms) < 1000 {
+            return;
+        }
+        self.last_repl_cron_ms = now;
+        self.repl_replica_cron();
+        self.repl_master_cron();
+    }
+
     /// Queue a client (not the one running a command) for a flush before the next poll.
     pub fn queue_write(&mut self, slot: usize) {
         self.pending_writes.push(slot);
@@ -685,6 +726,8 @@ impl Server {
         self.pubsub_forget_client(&mut c);
         self.unblock_forget(&mut c);
         self.monitors.retain(|&s| s != c.slot);
+        self.repl_forget_replica(&c);
+        self.repl_master_client_closed(&c);
         if self.clients.contains(c.slot) {
             self.clients.remove(c.slot);
         }

@@ -36,6 +36,8 @@ pub struct RdbState {
     pub saves: u64,
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
+    /// The running BGSAVE serves replicas waiting for a full resync.
+    pub for_replication: bool,
 }
 
 impl Default for RdbState {
@@ -50,6 +52,7 @@ impl Default for RdbState {
             saves: 0,
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
+            for_replication: false,
         }
     }
 }
@@ -102,7 +105,15 @@ impl Server {
         let policy = self.config.maxmemory_policy();
         SaveInfo {
             used_mem: crate::command::info::used_memory(),
-            replication: None,
+            // A master with a backlog records where its stream stands, so a restarted replica (or
+            // one synced from this file) can continue with PSYNC.
+            replication: (!self.is_replica() && self.repl.backlog.is_some()).then(|| {
+                (
+                    self.repl.selected_db.unwrap_or(0) as i64,
+                    self.repl.replid.clone(),
+                    self.repl.master_repl_offset as i64,
+                )
+            }),
             aof_base: false,
             save_lru_idle: policy.contains("lru"),
             lru_clock: self.lru_clock,
@@ -200,9 +211,16 @@ impl Server {
         self.rdb.last_bgsave_time_sec = (unix_ms() / 1000).saturating_sub(child.started_unix) as i64;
         if r < 0 {
             self.rdb.last_bgsave_ok = false;
+            if self.rdb.for_replication {
+                self.repl_bgsave_done(false);
+            }
             return;
         }
-        if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        if self.rdb.for_replication {
+            self.repl_bgsave_done(ok);
+        }
+        if ok {
             log::info!("Background saving terminated with success");
             self.dirty = self.dirty.saturating_sub(self.rdb.dirty_before_bgsave);
             self.lastsave = unix_ms() / 1000;
@@ -355,7 +373,20 @@ impl Server {
         let start = Instant::now();
         let filename = self.config.dbfilename().to_string();
         match self.rdb_load(&filename) {
-            Ok(_) => log::info!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()),
+            Ok(stats) => {
+                log::info!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
+                // A replica restarting from its dump continues its master's history with PSYNC.
+                if let (Some(id), Some(offset), Some(db)) = (stats.repl_id, stats.repl_offset, stats.repl_stream_db)
+                    && self.is_replica()
+                    && id.len() == 40
+                    && offset >= 0
+                    && db >= 0
+                {
+                    self.repl.replid = id;
+                    self.repl.master_repl_offset = offset as u64;
+                    self.link.can_psync = true;
+                }
+            }
             Err(LoadError::Missing) => {}
             Err(LoadError::Io(e)) => {
                 log::warn!("Fatal error loading the DB: {e}. Exiting.");

@@ -131,6 +131,14 @@ impl TestServer {
         RawConn { s }
     }
 
+    /// Kill with SIGKILL (a crash: nothing is flushed) and wait for it to be gone.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Send SIGTERM and wait for the exit status.
     pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
         let mut child = self.child.take()?;

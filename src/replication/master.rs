@@ -1,0 +1,384 @@
+//! The master side of replication (Redis's syncCommand, masterTryPartialResynchronization and the
+//! BGSAVE-for-replication path): SYNC/PSYNC, full resync from a BGSAVE on disk shared by every
+//! replica waiting for it, partial resync from the backlog, REPLCONF ACKs, and the cron duties
+//! (PING into the stream, newline keepalives during a full sync).
+//!
+//! Replicas are ordinary clients with a `ConnectedReplica` attached; the stream reaches them through
+//! their output buffers, flushed by the event loop. Nothing here blocks: the RDB is written by a
+//! forked child and read back when the child has been reaped.
+
+use crate::client::Client;
+use crate::server::{Server, unix_ms};
+
+use super::backlog::ReplicationBacklog;
+
+/// Where a replica stands in its synchronization (SLAVE_STATE_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// Full resync requested; the BGSAVE that will serve it has not started.
+    WaitBgsaveStart,
+    /// +FULLRESYNC sent; the RDB is being written. The stream is kept in `pending` meanwhile.
+    WaitBgsaveEnd,
+    /// Receiving the stream.
+    Online,
+}
+
+impl ReplicaState {
+    /// The `state=` of INFO replication.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplicaState::WaitBgsaveStart => "wait_bgsave",
+            ReplicaState::WaitBgsaveEnd => "wait_bgsave",
+            ReplicaState::Online => "online",
+        }
+    }
+}
+
+/// What the master knows of one connected replica.
+#[derive(Debug)]
+pub struct ConnectedReplica {
+    pub state: ReplicaState,
+    /// REPLCONF capa eof / psync2.
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+    /// REPLCONF listening-port and ip-address.
+    pub listening_port: u16,
+    pub announced_ip: Option<String>,
+    /// Offset of the last REPLCONF ACK and when it came (unix ms).
+    pub ack_offset: u64,
+    pub ack_time_ms: u64,
+    /// Stream offset the full resync starts from.
+    pub sync_offset: u64,
+    /// Stream produced while the replica's RDB is written.
+    pub pending: Vec<u8>,
+    /// Plain SYNC (redis-cli --replica, old replicas): no +FULLRESYNC, no ACKs expected.
+    pub pre_psync: bool,
+}
+
+impl ConnectedReplica {
+    pub fn new(capa_eof: bool, capa_psync2: bool, listening_port: u16, announced_ip: Option<String>) -> Self {
+        ConnectedReplica {
+            state: ReplicaState::WaitBgsaveStart,
+            capa_eof,
+            capa_psync2,
+            listening_port,
+            announced_ip,
+            ack_offset: 0,
+            ack_time_ms: unix_ms(),
+            sync_offset: 0,
+            pending: Vec::new(),
+            pre_psync: false,
+        }
+    }
+}
+
+/// Capabilities and address a connection announced with REPLCONF before SYNC/PSYNC.
+#[derive(Debug, Default, Clone)]
+pub struct ReplconfInfo {
+    pub listening_port: u16,
+    pub announced_ip: Option<String>,
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+}
+
+/// `ip:port` a replica is known by in logs and INFO (Redis's replicationGetSlaveName).
+pub fn replica_name(c: &Client) -> String {
+    let ip = c
+        .replica
+        .as_ref()
+        .and_then(|r| r.announced_ip.clone())
+        .or_else(|| c.peer_ip.map(|p| p.ip().to_string()))
+        .unwrap_or_else(|| c.addr.clone());
+    match c.replica.as_ref().map(|r| r.listening_port).or(c.replconf.as_ref().map(|r| r.listening_port)) {
+        Some(port) if port != 0 => format!("{ip}:{port}"),
+        _ => c.addr.clone(),
+    }
+}
+
+impl Server {
+    /// SYNC / PSYNC from the client `c` (the handler's body).
+    pub fn repl_sync_command(
+        &mut self,
+        c: &mut Client,
+        psync: Option<(&[u8], &[u8])>,
+    ) -> Result<(), crate::error::CmdError> {
+        use crate::error::CmdError;
+        if c.replica.is_some() {
+            return Ok(());
+        }
+        if self.is_replica() && !self.repl_link_up() {
+            return Err(CmdError::from("NOMASTERLINK Can't SYNC while not connected with my master"));
+        }
+        if c.pending_output() > 0 {
+            return Err(CmdError::err("SYNC and PSYNC are invalid with pending output"));
+        }
+        let conf = c.replconf.take().unwrap_or_default();
+        c.replica = Some(Box::new(ConnectedReplica::new(
+            conf.capa_eof,
+            conf.capa_psync2,
+            conf.listening_port,
+            conf.announced_ip,
+        )));
+        let name = replica_name(c);
+        log::info!("Replica {name} asks for synchronization");
+        match psync {
+            Some((replid, offset)) => {
+                let Some(offset) = crate::numeric::parse_i64(offset) else {
+                    log::warn!("Replica {name} asks for synchronization but with a wrong offset");
+                    c.replica = None;
+                    return Err(crate::error::NOT_INTEGER.into());
+                };
+                if self.repl_try_partial(c, &name, replid, offset) {
+                    self.stats.sync_partial_ok += 1;
+                    return Ok(());
+                }
+                if replid != b"?" {
+                    self.stats.sync_partial_err += 1;
+                }
+            }
+            None => {
+                if let Some(r) = c.replica.as_mut() {
+                    r.pre_psync = true;
+                }
+            }
+        }
+        self.stats.sync_full += 1;
+        self.repl.replicas.push(c.slot);
+        if self.repl.backlog.is_none() && self.repl.replicas.len() == 1 {
+            self.repl.replid = self.random_hex(40);
+            self.repl.replid2 = super::NO_REPLID.to_string();
+            self.repl.second_repl_offset = -1;
+            self.repl_create_backlog();
+            log::info!(
+                "Replication backlog created, my new replication IDs are '{}' and '{}'",
+                self.repl.replid,
+                self.repl.replid2
+            );
+        }
+        if self.rdb.child.is_some() && self.rdb.for_replication {
+            // Attach to the running BGSAVE: another replica is already recording the stream since
+            // its fork.
+            let donor = self.repl.replicas.iter().find_map(|&s| match self.clients.get(s) {
+                Some(Some(o)) => o
+                    .replica
+                    .as_ref()
+                    .filter(|r| r.state == ReplicaState::WaitBgsaveEnd)
+                    .map(|r| (r.sync_offset, r.pending.clone())),
+                _ => None,
+            });
+            match donor {
+                Some((offset, pending)) => {
+                    if let Some(r) = c.replica.as_mut() {
+                        r.pending = pending;
+                    }
+                    self.repl_setup_full_resync(c, offset);
+                    log::info!("Waiting for end of BGSAVE for SYNC");
+                }
+                None => log::info!("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC"),
+            }
+        } else if self.has_active_child() {
+            log::info!("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed");
+        } else {
+            // This client is not in the slab while its command runs: set it up here, the others
+            // (if any) in the start routine.
+            let offset = self.repl_start_bgsave();
+            if let Some(offset) = offset {
+                self.repl_setup_full_resync(c, offset);
+            }
+        }
+        Ok(())
+    }
+
+    /// Accept a PSYNC from the backlog when the id and offset allow it: `+CONTINUE` and the missing
+    /// stream, and the replica is online at once.
+    fn repl_try_partial(&mut self, c: &mut Client, name: &str, replid: &[u8], offset: i64) -> bool {
+        let id = String::from_utf8_lossy(replid);
+        let matches_id = id.eq_ignore_ascii_case(&self.repl.replid);
+        let matches_id2 = id.eq_ignore_ascii_case(&self.repl.replid2) && offset <= self.repl.second_repl_offset;
+        if !matches_id && !matches_id2 {
+            if replid != b"?" {
+                if !id.eq_ignore_ascii_case(&self.repl.replid) && !id.eq_ignore_ascii_case(&self.repl.replid2) {
+                    log::info!(
+                        "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{id}', my replication IDs are '{}' and '{}')",
+                        self.repl.replid,
+                        self.repl.replid2
+                    );
+                } else {
+                    log::info!(
+                        "Partial resynchronization not accepted: Requested offset for second ID was {offset}, but I can reply up to {}",
+                        self.repl.second_repl_offset
+                    );
+                }
+            } else {
+                log::info!("Full resync requested by replica {name}");
+            }
+            return false;
+        }
+        let covered = offset >= 0 && self.repl.backlog.as_ref().is_some_and(|b| b.covers(offset as u64));
+        if !covered {
+            log::info!(
+                "Unable to partial resync with replica {name} for lack of backlog (Replica request was: {offset})."
+            );
+            if offset > self.repl.master_repl_offset as i64 {
+                log::warn!(
+                    "Warning: replica {name} tried to PSYNC with an offset that is greater than the master replication offset."
+                );
+            }
+            return false;
+        }
+        let psync2 = c.replica.as_ref().is_some_and(|r| r.capa_psync2);
+        if psync2 {
+            c.reply.buf.extend_from_slice(format!("+CONTINUE {}\r\n", self.repl.replid).as_bytes());
+        } else {
+            c.reply.buf.extend_from_slice(b"+CONTINUE\r\n");
+        }
+        let sent = self.repl.backlog.as_ref().and_then(|b| b.copy_from(offset as u64, &mut c.reply.buf)).unwrap_or(0);
+        if let Some(r) = c.replica.as_mut() {
+            r.state = ReplicaState::Online;
+            r.ack_time_ms = unix_ms();
+        }
+        self.repl.replicas.push(c.slot);
+        log::info!(
+            "Partial resynchronization request from {name} accepted. Sending {sent} bytes of backlog starting from offset {offset}."
+        );
+        true
+    }
+
+    pub fn repl_create_backlog(&mut self) {
+        let size = self.config.repl_backlog_size() as usize;
+        self.repl.backlog = Some(ReplicationBacklog::new(size, self.repl.master_repl_offset));
+    }
+
+    /// +FULLRESYNC (unless plain SYNC) and the wait for the end of the BGSAVE.
+    fn repl_setup_full_resync(&mut self, c: &mut Client, offset: u64) {
+        let Some(r) = c.replica.as_mut() else { return };
+        r.state = ReplicaState::WaitBgsaveEnd;
+        r.sync_offset = offset;
+        if !r.pre_psync {
+            c.reply.buf.extend_from_slice(format!("+FULLRESYNC {} {offset}\r\n", self.repl.replid).as_bytes());
+        }
+    }
+
+    /// Start a BGSAVE that will serve every replica waiting for one. Returns the stream offset it
+    /// starts from; replicas in the slab are moved to WaitBgsaveEnd here.
+    fn repl_start_bgsave(&mut self) -> Option<u64> {
+        log::info!("Starting BGSAVE for SYNC with target: disk");
+        let offset = self.repl.master_repl_offset;
+        // The next command of the stream must say which db it is in.
+        self.repl.selected_db = None;
+        self.rdb.for_replication = true;
+        if self.rdb_bgsave().is_err() {
+            self.rdb.for_replication = false;
+            log::warn!("BGSAVE for replication failed");
+            for slot in self.repl_replicas_in(ReplicaState::WaitBgsaveStart) {
+                if let Some(Some(c)) = self.clients.get_mut(slot) {
+                    c.reply.error(b"ERR BGSAVE failed, replication can't continue");
+                    c.flags |= crate::client::flags::CLOSE_AFTER_REPLY;
+                    self.queue_write(slot);
+                }
+            }
+            return None;
+        }
+        for slot in self.repl_replicas_in(ReplicaState::WaitBgsaveStart) {
+            let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
+            self.repl_setup_full_resync(&mut c, offset);
+            if let Some(e) = self.clients.get_mut(slot) {
+                *e = Some(c);
+            }
+            self.queue_write(slot);
+        }
+        Some(offset)
+    }
+
+    fn repl_replicas_in(&self, state: ReplicaState) -> Vec<usize> {
+        self.repl
+            .replicas
+            .iter()
+            .copied()
+            .filter(|&s| matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| r.state == state)))
+            .collect()
+    }
+
+    /// The BGSAVE serving replicas ended: send the file (then what the stream recorded meanwhile) to
+    /// every replica that waited for it, or drop them if it failed.
+    pub fn repl_bgsave_done(&mut self, ok: bool) {
+        self.rdb.for_replication = false;
+        let waiting = self.repl_replicas_in(ReplicaState::WaitBgsaveEnd);
+        let payload = if ok { std::fs::read(self.config.dbfilename()).ok() } else { None };
+        for slot in waiting {
+            let Some(Some(c)) = self.clients.get_mut(slot) else { continue };
+            let Some(r) = c.replica.as_mut() else { continue };
+            match &payload {
+                Some(data) => {
+                    c.reply.buf.extend_from_slice(format!("${}\r\n", data.len()).as_bytes());
+                    c.reply.buf.extend_from_slice(data);
+                    c.reply.buf.append(&mut r.pending);
+                    r.state = ReplicaState::Online;
+                    r.ack_time_ms = unix_ms();
+                    log::info!("Synchronization with replica {} succeeded", replica_name(c));
+                }
+                None => {
+                    log::warn!("SYNC failed. BGSAVE child returned an error");
+                    c.flags |= crate::client::flags::CLOSE_ASAP;
+                }
+            }
+            self.queue_write(slot);
+        }
+        if !self.repl_replicas_in(ReplicaState::WaitBgsaveStart).is_empty() && !self.has_active_child() {
+            self.repl_start_bgsave();
+        }
+    }
+
+    /// A replica client went away.
+    pub fn repl_forget_replica(&mut self, c: &Client) {
+        if c.replica.is_none() {
+            return;
+        }
+        self.repl.replicas.retain(|&s| s != c.slot);
+        log::info!("Connection with replica {} lost.", replica_name(c));
+    }
+
+    /// Once a second: newlines to replicas waiting for their RDB (so their timeouts do not fire),
+    /// a BGSAVE for replicas still waiting for one, and PING into the stream every
+    /// repl-ping-replica-period.
+    pub fn repl_master_cron(&mut self) {
+        if self.repl.replicas.is_empty() {
+            return;
+        }
+        for i in 0..self.repl.replicas.len() {
+            let slot = self.repl.replicas[i];
+            if let Some(Some(c)) = self.clients.get_mut(slot)
+                && c.replica.as_ref().is_some_and(|r| r.state != ReplicaState::Online)
+            {
+                c.reply.buf.push(b'\n');
+                self.queue_write(slot);
+            }
+        }
+        if !self.has_active_child() && !self.repl_replicas_in(ReplicaState::WaitBgsaveStart).is_empty() {
+            self.repl_start_bgsave();
+        }
+        let period_ms = self.config.repl_ping_replica_period().max(1) * 1000;
+        let now = unix_ms();
+        if !self.is_replica() && now.saturating_sub(self.repl.last_ping_ms) >= period_ms {
+            self.repl.last_ping_ms = now;
+            self.repl_feed_raw(b"*1\r\n$4\r\nping\r\n");
+        }
+    }
+
+    /// Online replicas whose last ACK is at most `min-replicas-max-lag` seconds old.
+    pub fn repl_good_replicas(&self) -> usize {
+        let max_lag = self.config.min_replicas_max_lag() * 1000;
+        let now = unix_ms();
+        self.repl
+            .replicas
+            .iter()
+            .filter(|&&s| match self.clients.get(s) {
+                Some(Some(c)) => c
+                    .replica
+                    .as_ref()
+                    .is_some_and(|r| r.state == ReplicaState::Online && now.saturating_sub(r.ack_time_ms) <= max_lag),
+                _ => false,
+            })
+            .count()
+    }
+}
