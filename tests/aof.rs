@@ -4,21 +4,12 @@
 //! and ferrodis start from each other's AOF directories, and redis-check-aof accepts our files.
 
 mod common;
-use common::{TestServer, temp_dir};
+use common::{REDIS_SERVER, TestServer, q, temp_dir};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const REDIS_SERVER: &str = "/usr/bin/redis-server";
 const REDIS_CHECK_AOF: &str = "/usr/bin/redis-check-aof";
-
-fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
 
 fn digest(con: &mut redis::Connection) -> String {
     q(con, &["DEBUG", "DIGEST"])

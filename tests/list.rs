@@ -2,16 +2,8 @@
 //! connection, timeouts, FIFO order, and CLIENT UNBLOCK.
 
 mod common;
-use common::TestServer;
+use common::{TestServer, q};
 use std::time::{Duration, Instant};
-
-fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
 
 fn err(con: &mut redis::Connection, args: &[&str]) -> String {
     let mut c = redis::cmd(args[0]);

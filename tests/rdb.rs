@@ -4,18 +4,8 @@
 //! and DUMP/RESTORE interoperate.
 
 mod common;
-use common::{TestServer, temp_dir};
+use common::{REDIS_SERVER, TestServer, q, temp_dir};
 use std::process::Command;
-
-const REDIS_SERVER: &str = "/usr/bin/redis-server";
-
-fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
 
 /// Small thresholds so one dataset holds both encodings of every type.
 const THRESHOLDS: &[&str] = &[

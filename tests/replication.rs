@@ -3,19 +3,9 @@
 //! after a cut link, REPLICAOF NO ONE, and interop with real redis-server 7.0.15 in both roles.
 
 mod common;
-use common::{TestServer, temp_dir};
+use common::{REDIS_SERVER, TestServer, q, temp_dir};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-const REDIS_SERVER: &str = "/usr/bin/redis-server";
-
-fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
 
 fn authed(s: &TestServer) -> redis::Connection {
     let url = format!("redis://:pw@127.0.0.1:{}/", s.port);

@@ -228,3 +228,18 @@ pub fn redis_cli(port: u16, args: &[&str]) -> Option<String> {
     let out = Command::new("redis-cli").args(["-p", &port.to_string()]).args(args).output().ok()?;
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Run one command on a `redis` crate connection and convert its reply; panics with the command on
+/// an error reply.
+#[allow(dead_code)]
+pub fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    c.query(con).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// Debian's redis-server, for interop tests (skipped loudly when missing).
+#[allow(dead_code)]
+pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
