@@ -192,6 +192,12 @@ impl Server {
                     Some(q) => q.iter().copied().collect(),
                     None => continue,
                 };
+                // A key that expired meanwhile serves nobody; its deletion is propagated now, after
+                // the command that made it ready (Redis's lookup in handleClientsBlockedOnKeys).
+                if self.expire_if_needed(db, &key) {
+                    self.propagate_pending();
+                    continue;
+                }
                 for slot in waiting {
                     let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
                     let on = c.blocked.as_ref().map(|b| b.on);
