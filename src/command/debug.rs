@@ -67,7 +67,7 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         }
         (b"loadaof", 2) => {
             if srv.aof.is_on() {
-                srv.aof_flush(true);
+                srv.aof_flush();
             }
             for db in 0..srv.dbs.len() {
                 srv.touch_all_watched_in_db(db, None);

@@ -82,7 +82,7 @@ fn expire_generic(srv: &mut Server, c: &mut Client, args: &Args, relative: bool,
     }
     if when <= unix_ms() as i64 && !srv.is_replica() && !srv.loading {
         srv.delete_key(db, key);
-        let del: &[u8] = if srv.config.lazyfree_lazy_expire() { b"UNLINK" } else { b"DEL" };
+        let del = crate::server::propagation::deletion_command(srv.config.lazyfree_lazy_expire());
         srv.propagate_as(&[del, key]);
         srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
     } else {

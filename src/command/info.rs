@@ -245,7 +245,8 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
                 srv.aof.rewrite_scheduled as u8,
                 srv.aof.buf.len(),
                 srv.aof.fsync_in_progress() as u8,
-                srv.aof.delayed_fsync,
+                // Writes are never postponed behind a running background fsync.
+                0,
             );
         }
     }

@@ -5,7 +5,7 @@ use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
-use crate::replication::master::ReplicaState;
+use crate::replication::master::{ReplicaState, replica_ip};
 use crate::server::{Server, unix_ms};
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -97,10 +97,11 @@ fn role(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
         .replicas
         .iter()
         .filter_map(|&s| match srv.clients.get(s) {
-            Some(Some(r)) => r.replica.as_ref().filter(|st| st.state == ReplicaState::Online).map(|st| {
-                let ip = st.announced_ip.clone().or_else(|| r.peer_ip.map(|p| p.ip().to_string())).unwrap_or_default();
-                (ip, st.listening_port, st.ack_offset)
-            }),
+            Some(Some(r)) => r
+                .replica
+                .as_ref()
+                .filter(|st| st.state == ReplicaState::Online)
+                .map(|st| (replica_ip(r).unwrap_or_default(), st.listening_port, st.ack_offset)),
             _ => None,
         })
         .collect();
@@ -161,7 +162,7 @@ pub fn info_replicas(srv: &Server, out: &mut String) {
     let _ = write!(out, "connected_slaves:{}\r\n", replicas.len());
     for (i, c) in replicas.iter().enumerate() {
         let Some(r) = c.replica.as_ref() else { continue };
-        let ip = r.announced_ip.clone().or_else(|| c.peer_ip.map(|p| p.ip().to_string())).unwrap_or_default();
+        let ip = replica_ip(c).unwrap_or_default();
         let _ = write!(
             out,
             "slave{i}:ip={ip},port={},state={},offset={},lag={}\r\n",

@@ -10,7 +10,7 @@ use crate::db::{StrValue, Value};
 use crate::error::{self, CmdError, CmdResult};
 use crate::numeric::LongDouble;
 use crate::server::keyspace::{EVENT_GENERIC, EVENT_STRING};
-use crate::server::propagation::int_arg;
+use crate::server::propagation::{deletion_command, int_arg};
 use crate::server::{Server, unix_ms};
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -245,8 +245,7 @@ fn getdel(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if reply_string(srv, c, key)? && srv.delete_key(c.db, key) {
         srv.notify_keyspace_event(EVENT_GENERIC, "del", key, c.db);
         srv.dirty += 1;
-        let del: &[u8] = if srv.config.lazyfree_lazy_user_del() { b"UNLINK" } else { b"DEL" };
-        srv.propagate_as(&[del, key]);
+        srv.propagate_as(&[deletion_command(srv.config.lazyfree_lazy_user_del()), key]);
     }
     Ok(())
 }
@@ -272,8 +271,7 @@ fn getex(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     match deadline {
         Some(when) if absolute && when <= unix_ms() as i64 => {
             srv.delete_key(db, key);
-            let del: &[u8] = if srv.config.lazyfree_lazy_expire() { b"UNLINK" } else { b"DEL" };
-            srv.propagate_as(&[del, key]);
+            srv.propagate_as(&[deletion_command(srv.config.lazyfree_lazy_expire()), key]);
             srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
             srv.dirty += 1;
         }

@@ -11,7 +11,7 @@ use crate::db::listpack::{INTBUF_SIZE, LpValue};
 use crate::db::set::Member;
 use crate::db::{Db, NO_EXPIRE, StrValue, Value};
 use crate::numeric::{format_double, format_i64};
-use crate::server::propagation::encode_command;
+use crate::server::propagation::{encode_command, encode_select};
 
 /// Items per variadic command (AOF_REWRITE_ITEMS_PER_CMD).
 const ITEMS_PER_CMD: usize = 64;
@@ -61,9 +61,7 @@ pub fn write_dataset<W: Write>(dbs: &[Db], timestamp: Option<u64>, out: &mut W) 
         if db.is_empty() {
             continue;
         }
-        let mut id = Vec::new();
-        format_i64(&mut id, db.id as i64);
-        encode_command(&mut buf, 2, [b"SELECT".as_slice(), &id].into_iter());
+        encode_select(&mut buf, db.id);
         for (key, obj) in db.dict.iter() {
             let when = db.expire_of(key);
             if when != NO_EXPIRE && when < now_ms {

@@ -81,14 +81,16 @@ pub struct ReplconfInfo {
     pub capa_psync2: bool,
 }
 
+/// The address a replica is reported with: the one it announced (REPLCONF ip-address), else its
+/// peer address.
+pub fn replica_ip(c: &Client) -> Option<String> {
+    let announced = c.replica.as_ref().and_then(|r| r.announced_ip.clone());
+    announced.or_else(|| c.peer_ip.map(|p| p.ip().to_string()))
+}
+
 /// `ip:port` a replica is known by in logs and INFO (Redis's replicationGetSlaveName).
 pub fn replica_name(c: &Client) -> String {
-    let ip = c
-        .replica
-        .as_ref()
-        .and_then(|r| r.announced_ip.clone())
-        .or_else(|| c.peer_ip.map(|p| p.ip().to_string()))
-        .unwrap_or_else(|| c.addr.clone());
+    let ip = replica_ip(c).unwrap_or_else(|| c.addr.clone());
     match c.replica.as_ref().map(|r| r.listening_port).or(c.replconf.as_ref().map(|r| r.listening_port)) {
         Some(port) if port != 0 => format!("{ip}:{port}"),
         _ => c.addr.clone(),

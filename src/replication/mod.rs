@@ -60,9 +60,8 @@ impl Server {
     /// backlog, and into every replica's output buffer.
     pub fn repl_feed(&mut self, db: usize, resp: &[u8]) {
         if self.repl.selected_db != Some(db) {
-            let db_arg = crate::server::propagation::int_arg(db as i64);
             let mut select = Vec::with_capacity(32);
-            crate::server::propagation::encode_command(&mut select, 2, [b"SELECT".as_slice(), &db_arg].into_iter());
+            crate::server::propagation::encode_select(&mut select, db);
             self.repl.selected_db = Some(db);
             self.repl_feed_raw(&select);
         }

@@ -603,6 +603,11 @@ impl Server {
                 return false;
             };
             if let Some(mark) = spec.strip_prefix("EOF:") {
+                if mark.len() != 40 {
+                    log::warn!("Bad protocol from MASTER: the EOF mark is not 40 bytes ('{spec}')");
+                    self.repl_link_failed();
+                    return false;
+                }
                 self.link.payload = Some(Payload::Eof(mark.as_bytes().to_vec()));
                 log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
             } else {
@@ -618,7 +623,9 @@ impl Server {
         }
         let complete = match &self.link.payload {
             Some(Payload::Sized(len)) => (self.link.buf.len() >= *len).then_some(*len),
-            Some(Payload::Eof(mark)) => memchr::memmem::find(&self.link.buf, mark).map(|p| p + mark.len()),
+            // As Redis: the payload ends when the last bytes received are the mark (the master sends
+            // nothing after it until we ACK).
+            Some(Payload::Eof(mark)) => self.link.buf.ends_with(mark).then_some(self.link.buf.len()),
             None => None,
         };
         self.link.transfer_read = self.link.buf.len() as u64;
@@ -644,7 +651,10 @@ impl Server {
     /// its transfer temp file), then loaded.
     fn repl_load_transferred(&mut self, rdb: &[u8]) -> Result<(), ()> {
         let tmp = format!("temp-{}.{}.rdb", unix_ms() / 1000, std::process::id());
-        let saved = std::fs::write(&tmp, rdb).and_then(|()| std::fs::rename(&tmp, self.config.dbfilename()));
+        let saved =
+            std::fs::File::create(&tmp).and_then(|mut f| f.write_all(rdb).and_then(|()| f.sync_all())).and_then(|()| {
+                crate::server::rdb_persistence::rename_durably(tmp.as_ref(), self.config.dbfilename().as_ref())
+            });
         if let Err(e) = saved {
             log::warn!(
                 "Failed trying to rename the temp DB into {} in MASTER <-> REPLICA synchronization: {e}",

@@ -18,7 +18,7 @@ use std::sync::{Arc, mpsc};
 
 use crate::config::AppendFsync;
 use crate::persistence::aof::{self, Manifest};
-use crate::server::rdb_persistence::{Child, SaveFailed};
+use crate::server::rdb_persistence::{Child, ChildExit, SaveFailed, rename_durably};
 use crate::server::{Server, unix_ms};
 
 /// Whether AOF is on (Redis's aof_state).
@@ -87,7 +87,6 @@ pub struct AofState {
     pub last_write_error: String,
     pub rewrites: u64,
     pub rewrites_consecutive_failures: u64,
-    pub delayed_fsync: u64,
     /// DEBUG AOF-FLUSH-SLEEP: microseconds to sleep before each write (a testing knob).
     pub flush_sleep_us: u64,
     /// Back-off after repeated rewrite failures: the current delay and when the next try is allowed.
@@ -118,7 +117,6 @@ impl Default for AofState {
             last_write_error: String::new(),
             rewrites: 0,
             rewrites_consecutive_failures: 0,
-            delayed_fsync: 0,
             flush_sleep_us: 0,
             limit_delay_minutes: 0,
             limit_next_try: 0,
@@ -143,20 +141,6 @@ impl AofState {
     }
 }
 
-/// Rename `from` to `to`, then fsync the directory holding `to` so the rename survives a crash.
-fn rename_durably(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::rename(from, to)?;
-    fsync_parent_dir(to);
-    Ok(())
-}
-
-fn fsync_parent_dir(path: &Path) {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 impl Server {
     /// `appenddirname`, relative to `dir` (the working directory).
     pub fn aof_dir(&self) -> PathBuf {
@@ -178,12 +162,7 @@ impl Server {
             }
         }
         if self.aof.selected_db != Some(db) {
-            let db_arg = crate::server::propagation::int_arg(db as i64);
-            crate::server::propagation::encode_command(
-                &mut self.aof.buf,
-                2,
-                [b"SELECT".as_slice(), &db_arg].into_iter(),
-            );
+            crate::server::propagation::encode_select(&mut self.aof.buf, db);
             self.aof.selected_db = Some(db);
         }
         self.aof.buf.extend_from_slice(resp);
@@ -218,7 +197,7 @@ impl Server {
 
     /// Write the AOF buffer to the incr file, then fsync as the policy says. Runs before replies are
     /// flushed, so with `always` a client never sees a reply for a write that is not on disk.
-    pub fn aof_flush(&mut self, _force: bool) {
+    pub fn aof_flush(&mut self) {
         if self.aof.buf.is_empty() {
             // Nothing new, but a write may still wait for its once-a-second fsync.
             if self.config.appendfsync() == AppendFsync::Everysec
@@ -290,32 +269,33 @@ impl Server {
 
     /// Hand an fsync of the incr file to the helper thread.
     fn aof_background_fsync(&mut self) {
-        let Some(file) = self.aof.file.as_ref() else { return };
-        let Ok(dup) = file.try_clone() else { return };
+        let Some(dup) = self.aof.file.as_ref().and_then(|f| f.try_clone().ok()) else { return };
+        self.aof_fsync_off_loop(dup);
+        self.aof.last_incr_fsync_offset = self.aof.last_incr_size;
+        self.aof.last_fsync_ms = unix_ms();
+    }
+
+    /// fsync `file` on the helper thread (started on first use); here, if no thread could start.
+    fn aof_fsync_off_loop(&mut self, file: File) {
         if self.aof.worker.is_none() {
             self.aof.worker = FsyncWorker::start();
         }
         let Some(w) = self.aof.worker.as_ref() else {
-            // No thread could be started: fsync here rather than never.
-            let _ = dup.sync_data();
-            self.aof.last_incr_fsync_offset = self.aof.last_incr_size;
-            self.aof.last_fsync_ms = unix_ms();
+            let _ = file.sync_data();
             return;
         };
         if w.failed.swap(false, Ordering::AcqRel) {
             log::warn!("AOF fsync in the background failed; retrying");
         }
         w.pending.fetch_add(1, Ordering::AcqRel);
-        if w.jobs.send(dup).is_err() {
+        if w.jobs.send(file).is_err() {
             w.pending.fetch_sub(1, Ordering::AcqRel);
         }
-        self.aof.last_incr_fsync_offset = self.aof.last_incr_size;
-        self.aof.last_fsync_ms = unix_ms();
     }
 
     /// Write and fsync everything now (shutdown, turning AOF off).
     pub fn aof_flush_and_sync(&mut self) {
-        self.aof_flush(true);
+        self.aof_flush();
         if let Some(f) = self.aof.file.as_ref() {
             if let Err(e) = f.sync_data() {
                 log::warn!("Fail to fsync the AOF file: {e}");
@@ -432,7 +412,7 @@ impl Server {
             return Err(SaveFailed);
         }
         self.aof.reset_selected_db();
-        self.aof_flush(true);
+        self.aof_flush();
         if self.aof_open_new_incr().is_err() {
             self.aof.lastbgrewrite_ok = false;
             return Err(SaveFailed);
@@ -497,9 +477,11 @@ impl Server {
                     let _ = std::fs::remove_file(self.aof_path(&name));
                     return Err(SaveFailed);
                 }
-                if let Some(old) = self.aof.file.replace(file) {
+                if let Some(old) = self.aof.file.replace(file)
+                    && self.config.appendfsync() != AppendFsync::No
+                {
                     // The previous incr file is complete: make it durable off the main thread.
-                    self.aof_fsync_closed(old);
+                    self.aof_fsync_off_loop(old);
                 }
                 self.aof.manifest = manifest;
                 self.aof.last_incr_size = 0;
@@ -509,32 +491,12 @@ impl Server {
         }
     }
 
-    fn aof_fsync_closed(&mut self, file: File) {
-        if self.config.appendfsync() == AppendFsync::No {
-            return;
-        }
-        if self.aof.worker.is_none() {
-            self.aof.worker = FsyncWorker::start();
-        }
-        match self.aof.worker.as_ref() {
-            Some(w) => {
-                w.pending.fetch_add(1, Ordering::AcqRel);
-                if w.jobs.send(file).is_err() {
-                    w.pending.fetch_sub(1, Ordering::AcqRel);
-                }
-            }
-            None => {
-                let _ = file.sync_data();
-            }
-        }
-    }
-
     /// The rewrite child ended (reaped by the cron): install the new base and swap the manifest, or
     /// record the failure.
-    pub fn aof_rewrite_done(&mut self, child: Child, exited_ok: bool, signal: Option<i32>) {
+    pub fn aof_rewrite_done(&mut self, child: Child, exit: ChildExit) {
         self.aof.rewrite_time_last = (unix_ms() / 1000).saturating_sub(child.started_unix) as i64;
         let tmp = PathBuf::from(format!("temp-rewriteaof-bg-{}.aof", child.pid));
-        if exited_ok {
+        if exit == ChildExit::Success {
             log::info!("Background AOF rewrite terminated with success");
             if self.aof_install_rewrite(&tmp).is_ok() {
                 self.aof.lastbgrewrite_ok = true;
@@ -547,7 +509,7 @@ impl Server {
                 self.aof.lastbgrewrite_ok = false;
                 self.aof.rewrites_consecutive_failures += 1;
             }
-        } else if let Some(sig) = signal {
+        } else if let ChildExit::Signaled(sig) = exit {
             if sig != libc::SIGUSR1 {
                 self.aof.lastbgrewrite_ok = false;
                 self.aof.rewrites_consecutive_failures += 1;
@@ -592,7 +554,7 @@ impl Server {
             let incr = manifest.new_incr(&prefix);
             let path = self.aof_path(&incr);
             // Written so far through the temp name; the open descriptor follows the rename.
-            self.aof_flush(true);
+            self.aof_flush();
             if let Err(e) = rename_durably(&self.aof_path(&temp_name), &path) {
                 log::warn!(
                     "Error trying to rename the temporary AOF incr file {} into {}: {e}",
@@ -676,15 +638,9 @@ impl Server {
     pub fn aof_kill_child(&mut self) {
         let Some(child) = self.aof.child.take() else { return };
         log::info!("Killing running AOF rewrite child: {}", child.pid);
-        let mut status = 0;
-        // SAFETY: signalling and reaping our own child.
-        unsafe {
-            libc::kill(child.pid, libc::SIGUSR1);
-            libc::waitpid(child.pid, &mut status, 0);
-        }
+        child.kill_and_reap();
         let _ = std::fs::remove_file(format!("temp-rewriteaof-bg-{}.aof", child.pid));
         let _ = std::fs::remove_file(format!("temp-rewriteaof-{}.aof", child.pid));
-        crate::db::dict::set_resize_allowed(true);
     }
 
     /// After three consecutive failed rewrites, automatic ones wait 1, 2, 4... up to 60 minutes
@@ -735,7 +691,7 @@ impl Server {
             }
         }
         if self.aof.is_on() {
-            self.aof_flush(false);
+            self.aof_flush();
         }
     }
 }

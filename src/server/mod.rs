@@ -688,7 +688,7 @@ impl Server {
         self.propagate_pending();
         // The AOF is written (and with `always`, fsynced) before any reply leaves.
         if self.aof.is_on() {
-            self.aof_flush(false);
+            self.aof_flush();
         }
         let pending = std::mem::take(&mut self.pending_writes);
         for slot in pending {

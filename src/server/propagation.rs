@@ -59,6 +59,18 @@ pub struct Propagation {
     pub call: CallPropagation,
 }
 
+/// Append `SELECT <db>` as a RESP array to `out` (the AOF, the replication stream and a command-form
+/// AOF base all switch databases this way).
+pub fn encode_select(out: &mut Vec<u8>, db: usize) {
+    let id = int_arg(db as i64);
+    encode_command(out, 2, [b"SELECT".as_slice(), &id].into_iter());
+}
+
+/// The command a deletion is replicated as: UNLINK when the matching lazyfree option is on.
+pub fn deletion_command(lazy: bool) -> &'static [u8] {
+    if lazy { b"UNLINK" } else { b"DEL" }
+}
+
 /// Append `argv` as a RESP array to `out`.
 pub fn encode_command<'a>(out: &mut Vec<u8>, argc: usize, argv: impl Iterator<Item = &'a [u8]>) {
     out.push(b'*');
@@ -200,8 +212,7 @@ impl Server {
 
     /// DEL or UNLINK of a key removed by expiry or eviction (Redis's propagateDeletion).
     pub fn propagate_deletion(&mut self, db: usize, key: &[u8], lazy: bool) {
-        let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
-        self.also_propagate(db, &[cmd, key]);
+        self.also_propagate(db, &[deletion_command(lazy), key]);
     }
 }
 

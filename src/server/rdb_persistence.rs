@@ -24,6 +24,50 @@ pub struct Child {
     pub started_unix: u64,
 }
 
+/// How a background child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildExit {
+    Success,
+    /// Exited with a non-zero code.
+    Failed,
+    /// Killed by this signal (SIGUSR1 is how we stop one on purpose).
+    Signaled(i32),
+    /// waitpid itself failed: the child's fate is unknown.
+    Lost,
+}
+
+impl Child {
+    /// Reap the child if it ended, without blocking (None while it runs). Table resizes are allowed
+    /// again once it is gone.
+    pub fn try_reap(&self) -> Option<ChildExit> {
+        let mut status = 0;
+        // SAFETY: plain waitpid on our own child with WNOHANG.
+        let r = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
+        if r == 0 {
+            return None;
+        }
+        crate::db::dict::set_resize_allowed(true);
+        Some(if r < 0 {
+            ChildExit::Lost
+        } else if libc::WIFEXITED(status) {
+            if libc::WEXITSTATUS(status) == 0 { ChildExit::Success } else { ChildExit::Failed }
+        } else {
+            ChildExit::Signaled(libc::WTERMSIG(status))
+        })
+    }
+
+    /// Stop the child with SIGUSR1 (which does not count as a failed save) and reap it.
+    pub fn kill_and_reap(&self) {
+        let mut status = 0;
+        // SAFETY: signalling and reaping our own child; SIGUSR1 ends it at once.
+        unsafe {
+            libc::kill(self.pid, libc::SIGUSR1);
+            libc::waitpid(self.pid, &mut status, 0);
+        }
+        crate::db::dict::set_resize_allowed(true);
+    }
+}
+
 /// Counters and state of RDB saving (INFO persistence).
 #[derive(Debug)]
 pub struct RdbState {
@@ -187,54 +231,38 @@ impl Server {
     /// Reap a finished child (from the cron; never blocks) and record how it ended.
     pub fn check_child_done(&mut self) {
         if let Some(child) = self.aof.child {
-            let mut status = 0;
-            // SAFETY: plain waitpid on our own child with WNOHANG.
-            let r = unsafe { libc::waitpid(child.pid, &mut status, libc::WNOHANG) };
-            if r != 0 {
+            if let Some(exit) = child.try_reap() {
                 self.aof.child = None;
-                crate::db::dict::set_resize_allowed(true);
-                let ok = r > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-                let signal = (r > 0 && libc::WIFSIGNALED(status)).then(|| libc::WTERMSIG(status));
-                self.aof_rewrite_done(child, ok, signal);
+                self.aof_rewrite_done(child, exit);
             }
             return;
         }
         let Some(child) = self.rdb.child else { return };
-        let mut status = 0;
-        // SAFETY: plain waitpid on our own child with WNOHANG.
-        let r = unsafe { libc::waitpid(child.pid, &mut status, libc::WNOHANG) };
-        if r == 0 {
-            return;
-        }
+        let Some(exit) = child.try_reap() else { return };
         self.rdb.child = None;
-        crate::db::dict::set_resize_allowed(true);
         self.rdb.last_bgsave_time_sec = (unix_ms() / 1000).saturating_sub(child.started_unix) as i64;
-        if r < 0 {
-            self.rdb.last_bgsave_ok = false;
-            if self.rdb.for_replication {
-                self.repl_bgsave_done(false);
-            }
-            return;
-        }
-        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
         if self.rdb.for_replication {
-            self.repl_bgsave_done(ok);
+            self.repl_bgsave_done(exit == ChildExit::Success);
         }
-        if ok {
-            log::info!("Background saving terminated with success");
-            self.dirty = self.dirty.saturating_sub(self.rdb.dirty_before_bgsave);
-            self.lastsave = unix_ms() / 1000;
-            self.rdb.last_bgsave_ok = true;
-        } else if libc::WIFEXITED(status) {
-            log::warn!("Background saving error");
-            self.rdb.last_bgsave_ok = false;
-        } else {
-            let sig = libc::WTERMSIG(status);
-            log::warn!("Background saving terminated by signal {sig}");
-            let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
-            if sig != libc::SIGUSR1 {
+        match exit {
+            ChildExit::Success => {
+                log::info!("Background saving terminated with success");
+                self.dirty = self.dirty.saturating_sub(self.rdb.dirty_before_bgsave);
+                self.lastsave = unix_ms() / 1000;
+                self.rdb.last_bgsave_ok = true;
+            }
+            ChildExit::Failed => {
+                log::warn!("Background saving error");
                 self.rdb.last_bgsave_ok = false;
             }
+            ChildExit::Signaled(sig) => {
+                log::warn!("Background saving terminated by signal {sig}");
+                let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
+                if sig != libc::SIGUSR1 {
+                    self.rdb.last_bgsave_ok = false;
+                }
+            }
+            ChildExit::Lost => self.rdb.last_bgsave_ok = false,
         }
     }
 
@@ -271,14 +299,8 @@ impl Server {
     /// removed. Its exit does not count as a failed save (SIGUSR1, as in Redis).
     pub fn kill_rdb_child(&mut self) {
         let Some(child) = self.rdb.child.take() else { return };
-        let mut status = 0;
-        // SAFETY: signalling and reaping our own child; SIGUSR1 ends it at once.
-        unsafe {
-            libc::kill(child.pid, libc::SIGUSR1);
-            libc::waitpid(child.pid, &mut status, 0);
-        }
+        child.kill_and_reap();
         let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
-        crate::db::dict::set_resize_allowed(true);
     }
 
     /// Writes refused while the last background save failed (stop-writes-on-bgsave-error).
@@ -416,6 +438,17 @@ impl Server {
     }
 }
 
+/// Rename `from` to `to`, then fsync the directory holding `to` so the rename itself survives a
+/// crash (every file ferrodis replaces goes through here: dumps, AOF bases, manifests).
+pub fn rename_durably(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::rename(from, to)?;
+    let dir = to.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 /// The file part of a save: temp file, write, fsync, rename, fsync the directory.
 fn write_rdb_file(dbs: &[crate::db::Db], info: &SaveInfo, opts: SaveOptions, filename: &str) -> Result<(), SaveFailed> {
     let tmp = format!("temp-{}.rdb", std::process::id());
@@ -448,17 +481,12 @@ fn write_rdb_file(dbs: &[crate::db::Db], info: &SaveInfo, opts: SaveOptions, fil
         return Err(SaveFailed);
     }
     drop(file);
-    if let Err(e) = std::fs::rename(&tmp, filename) {
+    if let Err(e) = rename_durably(std::path::Path::new(&tmp), std::path::Path::new(filename)) {
         log::warn!(
             "Error moving temp DB file {tmp} on the final destination {filename} (in server root dir {cwd}): {e}"
         );
         let _ = std::fs::remove_file(&tmp);
         return Err(SaveFailed);
-    }
-    // The rename itself must survive a crash: fsync the directory holding the file.
-    let dir = std::path::Path::new(filename).parent().filter(|p| !p.as_os_str().is_empty());
-    if let Ok(d) = File::open(dir.unwrap_or(std::path::Path::new("."))) {
-        let _ = d.sync_all();
     }
     let _ = std::io::stdout().flush();
     Ok(())
