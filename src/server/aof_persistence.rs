@@ -428,17 +428,17 @@ impl Server {
                 Err(SaveFailed) => 1,
             }
         });
-        let pid = match forked {
-            Ok(pid) => pid,
+        let child = match forked {
+            Ok(child) => child,
             Err(e) => {
                 self.aof.lastbgrewrite_ok = false;
                 log::warn!("Can't rewrite append only file in background: fork: {e}");
                 return Err(SaveFailed);
             }
         };
-        log::info!("Background append only file rewriting started by pid {pid}");
+        log::info!("Background append only file rewriting started by pid {}", child.pid);
         self.aof.rewrite_scheduled = false;
-        self.aof.child = Some(Child { pid, started_unix: unix_ms() / 1000 });
+        self.aof.child = Some(child);
         Ok(())
     }
 

@@ -117,8 +117,8 @@ pub enum LoadError {
 impl Server {
     /// Fork a background child (BGSAVE, BGREWRITEAOF) that runs `job` under the process title
     /// `title` and exits with its code. Counts the fork in INFO (total_forks, latest_fork_usec).
-    /// Returns the child's pid in the parent.
-    pub fn fork_child(&mut self, title: &str, job: impl FnOnce(&Server) -> i32) -> std::io::Result<i32> {
+    /// Returns the child in the parent.
+    pub fn fork_child(&mut self, title: &str, job: impl FnOnce(&Server) -> i32) -> std::io::Result<Child> {
         let start = crate::server::unix_us();
         // SAFETY: the server is single-threaded apart from the AOF fsync helper, which holds no lock
         // the child could need; the child only serializes the memory it inherited and leaves with
@@ -138,7 +138,7 @@ impl Server {
         self.stats.latest_fork_usec = crate::server::unix_us().saturating_sub(start);
         // Resizing tables now would copy every page the child shares with us.
         crate::db::dict::set_resize_allowed(false);
-        Ok(pid)
+        Ok(Child { pid, started_unix: unix_ms() / 1000 })
     }
 
     pub(crate) fn rdb_save_options(&self) -> SaveOptions {
@@ -215,16 +215,16 @@ impl Server {
                 }
                 Err(SaveFailed) => 1,
             });
-        let pid = match forked {
-            Ok(pid) => pid,
+        let child = match forked {
+            Ok(child) => child,
             Err(e) => {
                 self.rdb.last_bgsave_ok = false;
                 log::warn!("Can't save in background: fork: {e}");
                 return Err(SaveFailed);
             }
         };
-        log::info!("Background saving started by pid {pid}");
-        self.rdb.child = Some(Child { pid, started_unix: unix_ms() / 1000 });
+        log::info!("Background saving started by pid {}", child.pid);
+        self.rdb.child = Some(child);
         Ok(())
     }
 
