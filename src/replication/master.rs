@@ -344,6 +344,10 @@ impl Server {
     /// a BGSAVE for replicas still waiting for one, and PING into the stream every
     /// repl-ping-replica-period.
     pub fn repl_master_cron(&mut self) {
+        // Redis counts replication cron runs from startup and pings on multiples of the period, so a
+        // replica that attaches between them waits for the next multiple (no ping at attach time).
+        let loop_no = self.repl.cron_loops;
+        self.repl.cron_loops += 1;
         if self.repl.replicas.is_empty() {
             return;
         }
@@ -359,10 +363,7 @@ impl Server {
         if !self.has_active_child() && !self.repl_replicas_in(ReplicaState::WaitBgsaveStart).is_empty() {
             self.repl_start_bgsave();
         }
-        let period_ms = self.config.repl_ping_replica_period().max(1) * 1000;
-        let now = unix_ms();
-        if !self.is_replica() && now.saturating_sub(self.repl.last_ping_ms) >= period_ms {
-            self.repl.last_ping_ms = now;
+        if !self.is_replica() && loop_no.is_multiple_of(self.config.repl_ping_replica_period()) {
             self.repl_feed_raw(b"*1\r\n$4\r\nping\r\n");
         }
     }

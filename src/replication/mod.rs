@@ -27,8 +27,8 @@ pub struct ReplicationState {
     pub replicas: Vec<usize>,
     /// Database of the last SELECT in the stream; None forces one before the next command.
     pub selected_db: Option<usize>,
-    /// When the last PING went into the stream (unix ms).
-    pub last_ping_ms: u64,
+    /// Once-a-second replication cron runs since startup (Redis's replication_cron_loops).
+    pub cron_loops: u64,
 }
 
 /// replid2 when there is no previous id.
@@ -44,7 +44,7 @@ impl Default for ReplicationState {
             backlog: None,
             replicas: Vec::new(),
             selected_db: None,
-            last_ping_ms: 0,
+            cron_loops: 0,
         }
     }
 }
