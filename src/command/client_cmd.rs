@@ -35,7 +35,8 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
     };
     let qbuf = c.qbuf.len() - c.qpos.min(c.qbuf.len());
     let events = if c.writable_armed { "rw" } else { "r" };
-    let omem = c.reply.buf.capacity();
+    // A replica's output is its share of the backlog it still has to be sent.
+    let omem = if c.replica.is_some() { srv.output_buffer_usage(c) as usize } else { c.reply.buf.capacity() };
     let tot = omem + c.qbuf.capacity() + std::mem::size_of::<Client>();
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",

@@ -86,7 +86,7 @@ fn expire_generic(srv: &mut Server, c: &mut Client, args: &Args, relative: bool,
         srv.propagate_as(&[del, key]);
         srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
     } else {
-        srv.dbs[db].set_expire(key, when);
+        srv.set_key_expire(db, key, when);
         // Always an absolute time in ms, whatever form the client used; the conditions follow.
         let when_arg = crate::server::propagation::int_arg(when);
         let mut argv: Vec<&[u8]> = vec![b"PEXPIREAT", key, &when_arg];

@@ -406,6 +406,7 @@ impl Server {
             self.touch_all_watched_in_db(db, None);
             removed += self.dbs[db].clear() as u64;
         }
+        self.replica_keys_with_expire.clear();
         self.dirty += removed;
         removed
     }

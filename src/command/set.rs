@@ -530,7 +530,7 @@ fn store_result(srv: &mut Server, c: &mut Client, db: usize, dst: &[u8], mut set
     set.trim();
     let n = set.len();
     // An expired destination is deleted first, so that storing it counts as a creation.
-    srv.expire_if_needed(db, dst);
+    srv.expire_if_needed_for_write(db, dst);
     srv.set_key(db, dst, Value::Set(set), false);
     c.reply.int(n as i64);
     srv.notify_keyspace_event(EVENT_SET, event, dst, db);

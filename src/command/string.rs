@@ -149,7 +149,7 @@ fn set_generic(srv: &mut Server, c: &mut Client, args: &Args, opts: SetOpts, val
         }
     }
     // Lazy expiry first, so an expired key counts as absent for NX/XX.
-    srv.expire_if_needed(c.db, key);
+    srv.expire_if_needed_for_write(c.db, key);
     let value = Value::Str(StrValue::from_bytes(args.get(val_idx)));
     let Some(created) = srv.dbs[c.db].set_if(key, value, opts.keepttl, srv.lru_clock, opts.nx, opts.xx) else {
         if !opts.get {
@@ -168,7 +168,7 @@ fn set_generic(srv: &mut Server, c: &mut Client, args: &Args, opts: SetOpts, val
     srv.dirty += 1;
     srv.notify_keyspace_event(EVENT_STRING, "set", key, c.db);
     if let Some(when) = deadline {
-        srv.dbs[c.db].set_expire(key, when);
+        srv.set_key_expire(c.db, key, when);
         // Replicas and the AOF get the absolute time: a relative one would drift on replay.
         srv.propagate_as(&[b"SET", key, args.get(val_idx), b"PXAT", &int_arg(when)]);
         srv.notify_keyspace_event(EVENT_GENERIC, "expire", key, c.db);
@@ -276,7 +276,7 @@ fn getex(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             srv.dirty += 1;
         }
         Some(when) => {
-            srv.dbs[db].set_expire(key, when);
+            srv.set_key_expire(db, key, when);
             srv.propagate_as(&[b"PEXPIREAT", key, &int_arg(when)]);
             srv.signal_modified_key(db, key);
             srv.notify_keyspace_event(EVENT_GENERIC, "expire", key, db);

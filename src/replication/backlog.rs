@@ -1,100 +1,143 @@
-//! The replication backlog (Redis's repl_backlog): the last `repl-backlog-size` bytes of the
-//! replication stream, so a replica that lost its link can continue from its offset (+CONTINUE)
-//! instead of a full resync.
+//! The replication backlog, which is also every replica's output buffer for the stream (Redis 7's
+//! shared replication buffer): the stream is stored once, in blocks, and each replica only holds the
+//! offset of the next byte it must be sent. The backlog keeps at least `repl-backlog-size` bytes of
+//! history so a replica that lost its link can continue from its offset (+CONTINUE), and more while
+//! a replica still has to be sent older blocks, so N replicas never cost N copies.
 //!
-//! A plain ring buffer over stream offsets. It only stores and copies bytes; it never talks to a
-//! socket and never decides whether a partial resync is allowed (the master does).
+//! It only stores bytes and answers where offsets are; it never talks to a socket and never decides
+//! whether a partial resync is allowed (the master does).
+//!
+//! Offsets are Redis's: the first byte of the stream is offset 1, and `end_offset()` is the offset
+//! the next byte fed will have.
+
+use std::collections::VecDeque;
 
 /// Smallest backlog Redis accepts (CONFIG_REPL_BACKLOG_MIN_SIZE).
 pub const MIN_SIZE: usize = 16 * 1024;
+/// Smallest block allocated (PROTO_REPLY_CHUNK_BYTES): small writes share a block.
+const MIN_BLOCK: usize = 16 * 1024;
+/// Per-block bookkeeping counted in the memory figure, as Redis counts its list node and header.
+const BLOCK_OVERHEAD: usize = 64;
+
+#[derive(Debug)]
+struct Block {
+    /// Offset of the block's first byte.
+    offset: u64,
+    /// Filled up to its capacity, which is fixed when the block is made.
+    data: Vec<u8>,
+}
+
+impl Block {
+    fn end(&self) -> u64 {
+        self.offset + self.data.len() as u64
+    }
+}
 
 #[derive(Debug)]
 pub struct ReplicationBacklog {
-    ring: Vec<u8>,
-    /// Next write position in `ring`.
-    head: usize,
-    /// Bytes of history held (≤ ring size).
-    histlen: usize,
-    /// Stream offset of the first byte held (Redis's repl_backlog_off).
-    first_offset: u64,
+    blocks: VecDeque<Block>,
+    /// Offset the next byte fed gets.
+    end: u64,
+    /// Bytes allocated for blocks, with their overhead (INFO mem_total_replication_buffers).
+    mem: usize,
 }
 
 impl ReplicationBacklog {
-    /// A backlog whose history starts right after `master_offset`.
-    pub fn new(size: usize, master_offset: u64) -> Self {
-        ReplicationBacklog { ring: vec![0; size.max(MIN_SIZE)], head: 0, histlen: 0, first_offset: master_offset + 1 }
+    /// An empty backlog whose history starts right after `master_offset`.
+    pub fn new(master_offset: u64) -> Self {
+        ReplicationBacklog { blocks: VecDeque::new(), end: master_offset + 1, mem: 0 }
     }
 
-    pub fn size(&self) -> usize {
-        self.ring.len()
-    }
-
-    pub fn histlen(&self) -> usize {
-        self.histlen
-    }
-
+    /// Offset of the first byte held (repl_backlog_first_byte_offset).
     pub fn first_offset(&self) -> u64 {
-        self.first_offset
+        self.blocks.front().map_or(self.end, |b| b.offset)
     }
 
-    /// Append stream bytes, dropping the oldest history beyond the size.
-    pub fn feed(&mut self, mut data: &[u8]) {
-        let size = self.ring.len();
-        // Only the last `size` bytes of a huge write can be kept.
-        if data.len() > size {
-            let skip = data.len() - size;
-            self.first_offset += (self.histlen + skip) as u64;
-            self.histlen = 0;
-            data = &data[skip..];
-        }
+    /// Bytes of history held (repl_backlog_histlen).
+    pub fn histlen(&self) -> u64 {
+        self.end - self.first_offset()
+    }
+
+    /// Offset the next byte fed will have.
+    pub fn end_offset(&self) -> u64 {
+        self.end
+    }
+
+    /// Memory held by the blocks.
+    pub fn mem(&self) -> usize {
+        self.mem
+    }
+
+    /// Append stream bytes. Blocks are at least 16 KiB and at most a sixteenth of `size` (or 16 KiB),
+    /// so one huge write does not make one block that must be kept whole for a byte of it. Returns
+    /// whether a block was added (when Redis checks output buffer limits and trims).
+    pub fn feed(&mut self, mut data: &[u8], size: usize) -> bool {
+        let mut added = false;
         while !data.is_empty() {
-            let n = (size - self.head).min(data.len());
-            self.ring[self.head..self.head + n].copy_from_slice(&data[..n]);
-            self.head = (self.head + n) % size;
-            data = &data[n..];
-            self.histlen += n;
-            if self.histlen > size {
-                self.first_offset += (self.histlen - size) as u64;
-                self.histlen = size;
+            if let Some(tail) = self.blocks.back_mut() {
+                let room = tail.data.capacity() - tail.data.len();
+                if room > 0 {
+                    let n = room.min(data.len());
+                    tail.data.extend_from_slice(&data[..n]);
+                    data = &data[n..];
+                    self.end += n as u64;
+                    continue;
+                }
+            }
+            let limit = (size / 16).max(MIN_BLOCK);
+            let cap = data.len().clamp(MIN_BLOCK, limit);
+            self.blocks.push_back(Block { offset: self.end, data: Vec::with_capacity(cap) });
+            self.mem += cap + BLOCK_OVERHEAD;
+            added = true;
+        }
+        added
+    }
+
+    /// Drop the oldest blocks while the history stays above `size` without them and no replica
+    /// still has to be sent from them (`oldest_needed`: the smallest next offset of a replica).
+    /// The newest block is always kept.
+    pub fn trim(&mut self, size: usize, oldest_needed: Option<u64>) {
+        while self.blocks.len() > 1 {
+            let Some(first) = self.blocks.front() else { break };
+            if oldest_needed.is_some_and(|o| o < first.end()) {
+                break;
+            }
+            if self.histlen() - (first.data.len() as u64) <= size as u64 {
+                break;
+            }
+            if let Some(b) = self.blocks.pop_front() {
+                self.mem -= b.data.capacity() + BLOCK_OVERHEAD;
             }
         }
     }
 
-    /// Whether the bytes from stream offset `offset` on are all still held.
+    /// Whether the stream from `offset` on is all held: a replica asking for it can continue.
     pub fn covers(&self, offset: u64) -> bool {
-        offset >= self.first_offset && offset <= self.first_offset + self.histlen as u64
+        offset >= self.first_offset() && offset <= self.end
     }
 
-    /// Copy the history from stream offset `offset` to the end into `out`. Returns the bytes copied,
-    /// or None when that offset is no longer (or not yet) held.
-    pub fn copy_from(&self, offset: u64, out: &mut Vec<u8>) -> Option<usize> {
-        if !self.covers(offset) {
-            return None;
+    /// The bytes held from `offset` to the end of its block (empty at the end of the stream or
+    /// outside the history). A writer sends them and asks again from where it got to.
+    pub fn chunk_at(&self, offset: u64) -> &[u8] {
+        if !self.covers(offset) || offset == self.end {
+            return &[];
         }
-        let size = self.ring.len();
-        let skip = (offset - self.first_offset) as usize;
-        let len = self.histlen - skip;
-        let start = (self.head + size - self.histlen + skip) % size;
-        let first = (size - start).min(len);
-        out.extend_from_slice(&self.ring[start..start + first]);
-        out.extend_from_slice(&self.ring[..len - first]);
-        Some(len)
+        let i = self.blocks.partition_point(|b| b.end() <= offset);
+        match self.blocks.get(i) {
+            Some(b) => &b.data[(offset - b.offset) as usize..],
+            None => &[],
+        }
     }
 
-    /// CONFIG SET repl-backlog-size: keep what history fits.
-    pub fn resize(&mut self, size: usize) {
-        let size = size.max(MIN_SIZE);
-        if size == self.ring.len() {
-            return;
-        }
-        let mut history = Vec::with_capacity(self.histlen);
-        let first = self.first_offset;
-        self.copy_from(first, &mut history);
-        let keep = history.len().min(size);
-        let dropped = history.len() - keep;
-        *self = ReplicationBacklog { ring: vec![0; size], head: 0, histlen: 0, first_offset: first + dropped as u64 };
-        self.feed(&history[dropped..]);
-        self.first_offset = first + dropped as u64;
+    /// Output-buffer usage of a replica whose next byte is `offset`, as Redis counts it: from the
+    /// start of the block holding it to the end of the last block.
+    pub fn usage_from(&self, offset: u64) -> usize {
+        let i = self.blocks.partition_point(|b| b.end() <= offset);
+        let Some(from) = self.blocks.get(i) else { return 0 };
+        let blocks = self.blocks.len() - i;
+        let last_cap = self.blocks.back().map_or(0, |b| b.data.capacity());
+        let last_start = self.blocks.back().map_or(0, |b| b.offset);
+        (last_start + last_cap as u64 - from.offset) as usize + blocks * BLOCK_OVERHEAD
     }
 }
 
@@ -102,52 +145,62 @@ impl ReplicationBacklog {
 mod tests {
     use super::*;
 
-    #[test]
-    fn keeps_the_last_size_bytes_and_serves_any_offset_in_them() {
-        let mut b = ReplicationBacklog::new(MIN_SIZE, 100);
-        assert_eq!(b.first_offset(), 101);
-        let stream: Vec<u8> = (0..MIN_SIZE * 3 + 17).map(|i| (i % 251) as u8).collect();
-        let mut fed = 0;
-        for chunk in stream.chunks(1000) {
-            b.feed(chunk);
-            fed += chunk.len();
-            let end = 100 + fed as u64;
-            assert_eq!(b.first_offset() + b.histlen() as u64, end + 1);
+    fn read_all(b: &ReplicationBacklog, mut from: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let chunk = b.chunk_at(from);
+            if chunk.is_empty() {
+                return out;
+            }
+            out.extend_from_slice(chunk);
+            from += chunk.len() as u64;
         }
-        assert_eq!(b.histlen(), MIN_SIZE);
+    }
+
+    #[test]
+    fn serves_any_offset_it_holds_and_trims_to_the_size() {
+        let mut b = ReplicationBacklog::new(100);
+        assert_eq!(b.first_offset(), 101);
+        let stream: Vec<u8> = (0..MIN_SIZE * 5 + 17).map(|i| (i % 251) as u8).collect();
+        for chunk in stream.chunks(1000) {
+            b.feed(chunk, MIN_SIZE);
+            b.trim(MIN_SIZE, None);
+            assert_eq!(b.end_offset(), b.first_offset() + b.histlen());
+        }
+        assert_eq!(b.end_offset(), 101 + stream.len() as u64);
+        // At least the size is kept, and at most a block more.
+        assert!(b.histlen() >= MIN_SIZE as u64 && b.histlen() <= (MIN_SIZE + MIN_BLOCK) as u64);
         let first = b.first_offset();
         assert!(!b.covers(first - 1));
-        for off in [first, first + 5, first + MIN_SIZE as u64] {
-            let mut out = Vec::new();
-            let n = b.copy_from(off, &mut out).unwrap();
-            let from = (off - 101) as usize;
-            assert_eq!(out, &stream[from..]);
-            assert_eq!(n, out.len());
+        for off in [first, first + 5, b.end_offset() - 1, b.end_offset()] {
+            assert_eq!(read_all(&b, off), &stream[(off - 101) as usize..]);
         }
-        assert_eq!(b.copy_from(first + MIN_SIZE as u64 + 1, &mut Vec::new()), None);
+        assert!(b.chunk_at(b.end_offset() + 1).is_empty());
     }
 
     #[test]
-    fn a_write_larger_than_the_ring_keeps_its_tail() {
-        let mut b = ReplicationBacklog::new(MIN_SIZE, 0);
-        b.feed(b"abc");
-        let big: Vec<u8> = (0..MIN_SIZE * 2).map(|i| i as u8).collect();
-        b.feed(&big);
-        assert_eq!(b.first_offset() + b.histlen() as u64, 3 + big.len() as u64 + 1);
-        let mut out = Vec::new();
-        b.copy_from(b.first_offset(), &mut out);
-        assert_eq!(out, &big[big.len() - MIN_SIZE..]);
+    fn a_replica_behind_keeps_the_history_it_needs() {
+        let mut b = ReplicationBacklog::new(0);
+        let data = vec![7u8; MIN_SIZE * 10];
+        b.feed(&data, MIN_SIZE);
+        b.trim(MIN_SIZE, Some(1));
+        assert_eq!(b.histlen(), data.len() as u64);
+        assert_eq!(read_all(&b, 1).len(), data.len());
+        // Once it caught up, the history shrinks back towards the size.
+        b.trim(MIN_SIZE, Some(b.end_offset()));
+        assert!(b.histlen() <= 2 * MIN_SIZE as u64);
+        assert!(b.mem() < 3 * (MIN_SIZE + BLOCK_OVERHEAD));
     }
 
     #[test]
-    fn resize_keeps_the_newest_history() {
-        let mut b = ReplicationBacklog::new(MIN_SIZE * 2, 0);
-        let data: Vec<u8> = (0..MIN_SIZE * 2).map(|i| (i * 7) as u8).collect();
-        b.feed(&data);
-        b.resize(MIN_SIZE);
-        let mut out = Vec::new();
-        b.copy_from(b.first_offset(), &mut out);
-        assert_eq!(out, &data[MIN_SIZE..]);
-        assert_eq!(b.first_offset(), 1 + MIN_SIZE as u64);
+    fn big_writes_are_split_into_bounded_blocks() {
+        let mut b = ReplicationBacklog::new(0);
+        b.feed(&vec![1u8; 1 << 20], MIN_SIZE);
+        // A replica at the end holds at most one block.
+        assert!(b.usage_from(b.end_offset() - 1) <= MIN_BLOCK + BLOCK_OVERHEAD);
+        let mut big = ReplicationBacklog::new(0);
+        big.feed(&vec![1u8; 1 << 20], 16 << 20);
+        assert_eq!(big.histlen(), 1 << 20);
+        assert_eq!(big.blocks.len(), 1);
     }
 }

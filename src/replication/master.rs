@@ -49,8 +49,9 @@ pub struct ConnectedReplica {
     pub ack_time_ms: u64,
     /// Stream offset the full resync starts from.
     pub sync_offset: u64,
-    /// Stream produced while the replica's RDB is written.
-    pub pending: Vec<u8>,
+    /// Offset of the next stream byte this replica must be sent, from the shared backlog; None
+    /// until it has a place in the stream (a full resync whose BGSAVE has not started).
+    pub stream_from: Option<u64>,
     /// Plain SYNC (redis-cli --replica, old replicas): no +FULLRESYNC, no ACKs expected.
     pub pre_psync: bool,
 }
@@ -66,7 +67,7 @@ impl ConnectedReplica {
             ack_offset: 0,
             ack_time_ms: unix_ms(),
             sync_offset: 0,
-            pending: Vec::new(),
+            stream_from: None,
             pre_psync: false,
         }
     }
@@ -161,18 +162,13 @@ impl Server {
             // Attach to the running BGSAVE: another replica is already recording the stream since
             // its fork.
             let donor = self.repl.replicas.iter().find_map(|&s| match self.clients.get(s) {
-                Some(Some(o)) => o
-                    .replica
-                    .as_ref()
-                    .filter(|r| r.state == ReplicaState::WaitBgsaveEnd)
-                    .map(|r| (r.sync_offset, r.pending.clone())),
+                Some(Some(o)) => {
+                    o.replica.as_ref().filter(|r| r.state == ReplicaState::WaitBgsaveEnd).map(|r| r.sync_offset)
+                }
                 _ => None,
             });
             match donor {
-                Some((offset, pending)) => {
-                    if let Some(r) = c.replica.as_mut() {
-                        r.pending = pending;
-                    }
+                Some(offset) => {
                     self.repl_setup_full_resync(c, offset);
                     log::info!("Waiting for end of BGSAVE for SYNC");
                 }
@@ -234,10 +230,12 @@ impl Server {
         } else {
             c.reply.buf.extend_from_slice(b"+CONTINUE\r\n");
         }
-        let sent = self.repl.backlog.as_ref().and_then(|b| b.copy_from(offset as u64, &mut c.reply.buf)).unwrap_or(0);
+        // The missing history is sent from the backlog itself.
+        let sent = self.repl.master_repl_offset + 1 - offset as u64;
         if let Some(r) = c.replica.as_mut() {
             r.state = ReplicaState::Online;
             r.ack_time_ms = unix_ms();
+            r.stream_from = Some(offset as u64);
         }
         self.repl.replicas.push(c.slot);
         log::info!(
@@ -247,8 +245,7 @@ impl Server {
     }
 
     pub fn repl_create_backlog(&mut self) {
-        let size = self.config.repl_backlog_size() as usize;
-        self.repl.backlog = Some(ReplicationBacklog::new(size, self.repl.master_repl_offset));
+        self.repl.backlog = Some(ReplicationBacklog::new(self.repl.master_repl_offset));
     }
 
     /// +FULLRESYNC (unless plain SYNC) and the wait for the end of the BGSAVE.
@@ -256,6 +253,8 @@ impl Server {
         let Some(r) = c.replica.as_mut() else { return };
         r.state = ReplicaState::WaitBgsaveEnd;
         r.sync_offset = offset;
+        // What the stream carries from the fork on is kept for it in the backlog.
+        r.stream_from = Some(offset + 1);
         if !r.pre_psync {
             c.reply.buf.extend_from_slice(format!("+FULLRESYNC {} {offset}\r\n", self.repl.replid).as_bytes());
         }
@@ -314,7 +313,6 @@ impl Server {
                 Some(data) => {
                     c.reply.buf.extend_from_slice(format!("${}\r\n", data.len()).as_bytes());
                     c.reply.buf.extend_from_slice(data);
-                    c.reply.buf.append(&mut r.pending);
                     r.state = ReplicaState::Online;
                     r.ack_time_ms = unix_ms();
                     log::info!("Synchronization with replica {} succeeded", replica_name(c));
@@ -338,6 +336,8 @@ impl Server {
         }
         self.repl.replicas.retain(|&s| s != c.slot);
         log::info!("Connection with replica {} lost.", replica_name(c));
+        // History it alone was holding can go.
+        self.repl_trim_backlog();
     }
 
     /// Once a second: newlines to replicas waiting for their RDB (so their timeouts do not fire),
@@ -365,6 +365,27 @@ impl Server {
         }
         if !self.is_replica() && loop_no.is_multiple_of(self.config.repl_ping_replica_period()) {
             self.repl_feed_raw(b"*1\r\n$4\r\nping\r\n");
+        }
+    }
+
+    /// The smallest offset some replica still has to be sent.
+    pub fn repl_oldest_needed(&self) -> Option<u64> {
+        self.repl
+            .replicas
+            .iter()
+            .filter_map(|&s| match self.clients.get(s) {
+                Some(Some(c)) => c.replica.as_ref().and_then(|r| r.stream_from),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Drop backlog history beyond `repl-backlog-size` that no replica needs any more.
+    pub fn repl_trim_backlog(&mut self) {
+        let oldest = self.repl_oldest_needed();
+        let size = self.config.repl_backlog_size() as usize;
+        if let Some(b) = self.repl.backlog.as_mut() {
+            b.trim(size, oldest);
         }
     }
 

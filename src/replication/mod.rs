@@ -69,24 +69,42 @@ impl Server {
     }
 
     /// Bytes that go into the stream as they are (PING, REPLCONF GETACK, a relayed master stream).
+    /// They are stored once, in the backlog, and each online replica is woken to send them; without
+    /// a backlog there is no stream (and the offset does not move), as in Redis.
     pub fn repl_feed_raw(&mut self, bytes: &[u8]) {
-        self.repl.master_repl_offset += bytes.len() as u64;
-        if let Some(b) = self.repl.backlog.as_mut() {
-            b.feed(bytes);
-        }
+        let size = self.config.repl_backlog_size() as usize;
+        let Some(b) = self.repl.backlog.as_mut() else { return };
+        let added = b.feed(bytes, size);
+        self.repl.master_repl_offset = b.end_offset() - 1;
         for i in 0..self.repl.replicas.len() {
             let slot = self.repl.replicas[i];
-            let Some(Some(c)) = self.clients.get_mut(slot) else { continue };
-            let Some(r) = c.replica.as_mut() else { continue };
-            match r.state {
-                master::ReplicaState::Online => {
-                    c.reply.buf.extend_from_slice(bytes);
-                    self.queue_write(slot);
-                }
-                // Kept until its RDB has been sent, then appended after it.
-                master::ReplicaState::WaitBgsaveEnd => r.pending.extend_from_slice(bytes),
-                master::ReplicaState::WaitBgsaveStart => {}
+            let Some(Some(c)) = self.clients.get(slot) else { continue };
+            let Some(r) = c.replica.as_ref() else { continue };
+            let (online, has_place) = (r.state == master::ReplicaState::Online, r.stream_from.is_some());
+            if online {
+                self.queue_write(slot);
             }
+            // Redis checks the limits of replicas (and trims) when the stream grew by a block.
+            if added && has_place {
+                let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
+                self.check_output_buffer_limits(&mut c);
+                if let Some(e) = self.clients.get_mut(slot) {
+                    *e = Some(c);
+                }
+            }
+        }
+        if added {
+            self.repl_trim_backlog();
+        }
+    }
+
+    /// Stream bytes a replica client still has to be sent.
+    pub fn repl_stream_pending(&self, c: &crate::client::Client) -> u64 {
+        match (c.replica.as_ref(), self.repl.backlog.as_ref()) {
+            (Some(r), Some(b)) if r.state == master::ReplicaState::Online => {
+                r.stream_from.map_or(0, |from| b.end_offset().saturating_sub(from))
+            }
+            _ => 0,
         }
     }
 }

@@ -73,6 +73,9 @@ pub struct MasterLink {
     pub transfer_read: u64,
     /// Our replid/offset are a valid history to continue with PSYNC.
     pub can_psync: bool,
+    /// The database the master's stream had selected when the link dropped (Redis keeps it in the
+    /// cached master): a partial resync continues the stream without a new SELECT.
+    pub master_db: usize,
     /// Stream bytes of the master's current command(s), relayed once applied (a whole MULTI at once).
     pub pending_relay: Vec<u8>,
     /// The next reply of the master client must reach the master (REPLCONF GETACK).
@@ -94,6 +97,7 @@ impl Default for MasterLink {
             transfer_size: -1,
             transfer_read: 0,
             can_psync: false,
+            master_db: 0,
             pending_relay: Vec::new(),
             force_reply: false,
         }
@@ -178,6 +182,18 @@ impl Server {
         );
     }
 
+    /// The database the replication stream is in, as an RDB records it (repl-stream-db); None when
+    /// there is no history to continue: a master without a backlog, a replica that never synced.
+    pub fn repl_stream_db(&self) -> Option<usize> {
+        if !self.is_replica() {
+            return self.repl.backlog.is_some().then(|| self.repl.selected_db.unwrap_or(0));
+        }
+        match self.link.client_slot.and_then(|s| self.clients.get(s)) {
+            Some(Some(c)) => Some(c.db),
+            _ => self.link.can_psync.then_some(self.link.master_db),
+        }
+    }
+
     /// The offset a replica has applied (ROLE, INFO slave_repl_offset).
     pub fn repl_replica_offset(&self) -> u64 {
         self.repl.master_repl_offset
@@ -194,6 +210,8 @@ impl Server {
             // Our own history is what the new master may continue (we were its replica before a
             // failover, for example).
             self.link.can_psync = self.repl.backlog.is_some() || self.repl.master_repl_offset > 0;
+            // Any database will do: the new master starts its stream with SELECT.
+            self.link.master_db = 0;
         }
         // Our replicas follow the new history after our own sync: disconnect them so they resync.
         self.repl_disconnect_replicas();
@@ -243,6 +261,7 @@ impl Server {
         if let Some(slot) = self.link.client_slot.take()
             && let Some(Some(c)) = self.clients.get_mut(slot)
         {
+            self.link.master_db = c.db;
             c.flags |= crate::client::flags::CLOSE_ASAP;
             c.is_master = false;
             self.queue_write(slot);
@@ -567,7 +586,7 @@ impl Server {
                 self.repl_create_backlog();
             }
             log::info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
-            self.repl_become_connected();
+            self.repl_become_connected(true);
             return false;
         }
         if line.starts_with("-NOMASTERLINK") || line.starts_with("-LOADING") {
@@ -640,7 +659,7 @@ impl Server {
             self.repl_link_failed();
             return false;
         }
-        self.repl_become_connected();
+        self.repl_become_connected(false);
         if eof_mode {
             self.repl_send_ack();
         }
@@ -693,7 +712,7 @@ impl Server {
     }
 
     /// The master becomes a client: its stream is read and applied like commands.
-    fn repl_become_connected(&mut self) {
+    fn repl_become_connected(&mut self, partial: bool) {
         let Some(mut stream) = self.link.stream.take() else { return };
         let _ = self.poll.registry().deregister(&mut stream);
         let addr = stream.peer_addr().map(|a| crate::net::format_addr(&a)).unwrap_or_default();
@@ -711,6 +730,9 @@ impl Server {
         c.peer_ip = peer;
         c.authenticated = true;
         c.is_master = true;
+        // After a full sync the stream starts with a SELECT; a continued one is still in the
+        // database it was in.
+        c.db = if partial { self.link.master_db } else { 0 };
         // Whatever followed the payload is already the stream.
         c.qbuf = std::mem::take(&mut self.link.buf);
         entry.insert(Some(c));
@@ -730,6 +752,7 @@ impl Server {
         }
         log::info!("Connection with master lost.");
         self.link.client_slot = None;
+        self.link.master_db = c.db;
         self.link.pending_relay.clear();
         self.link.down_since_ms = unix_ms();
         if self.is_replica() {

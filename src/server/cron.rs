@@ -67,7 +67,11 @@ impl Server {
     }
 
     fn databases_cron(&mut self) {
-        self.active_expire_cycle();
+        if self.is_replica() {
+            self.expire_replica_keys();
+        } else {
+            self.active_expire_cycle();
+        }
         for db in &mut self.dbs {
             db.dict.shrink_if_needed();
             db.expires.shrink_if_needed();

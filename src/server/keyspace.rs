@@ -24,6 +24,19 @@ impl Server {
 
     /// Delete `key` if its time has passed. Returns true when the key is (logically) expired.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_key_if_due(db, key, false)
+    }
+
+    /// Lazy expiry before a write: as `expire_if_needed`, but a writable replica's own client
+    /// deletes the key too, so the write starts from nothing (Redis's lookupKeyWrite).
+    pub fn expire_if_needed_for_write(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_key_if_due(db, key, true)
+    }
+
+    /// Redis's expireIfNeeded. A replica leaves expired keys to its master's DELs: its own clients
+    /// see them as gone, the master's stream sees them as they are, and only a write from a
+    /// client of a writable replica (`force_delete`) removes one.
+    fn expire_key_if_due(&mut self, db: usize, key: &[u8], force_delete: bool) -> bool {
         // Most datasets have few or no TTLs: skip the extra lookup when nothing can expire.
         // Nothing expires while a dataset loads: the commands replayed after may still use the key.
         if self.dbs[db].expires.is_empty() || self.loading {
@@ -34,10 +47,68 @@ impl Server {
             return false;
         }
         if self.is_replica() {
-            return true;
+            if self.executing_master_command() {
+                return false;
+            }
+            if !force_delete {
+                return true;
+            }
         }
         self.delete_expired(db, key);
         true
+    }
+
+    /// Whether the command running now came from our master.
+    pub fn executing_master_command(&self) -> bool {
+        self.link.client_slot.is_some() && self.current_client.map(|(slot, _)| slot) == self.link.client_slot
+    }
+
+    /// Set a key's expiry (Redis's setExpire). Returns false when the key is missing.
+    pub fn set_key_expire(&mut self, db: usize, key: &[u8], when_ms: i64) -> bool {
+        let set = self.dbs[db].set_expire(key, when_ms);
+        if set {
+            self.remember_replica_key_expire(db, key);
+        }
+        set
+    }
+
+    /// On a writable replica, a TTL given by one of its own clients is remembered: the master never
+    /// hears of the key, so no DEL will come, and the replica expires it itself
+    /// (`expire_replica_keys`). Like Redis, only the first 64 databases are tracked.
+    pub fn remember_replica_key_expire(&mut self, db: usize, key: &[u8]) {
+        if !self.is_replica() || self.executing_master_command() || db >= 64 {
+            return;
+        }
+        *self.replica_keys_with_expire.entry(key.to_vec()).or_insert(0) |= 1u64 << db;
+    }
+
+    /// The replica's counterpart of the active-expire cycle (Redis's expireSlaveKeys): delete the
+    /// remembered keys whose time has passed, forget those that lost their TTL.
+    pub fn expire_replica_keys(&mut self) {
+        if self.replica_keys_with_expire.is_empty() {
+            return;
+        }
+        let now = unix_ms() as i64;
+        let mut due = Vec::new();
+        self.replica_keys_with_expire.retain(|key, dbs_bits| {
+            let mut bits = *dbs_bits;
+            while bits != 0 {
+                let db = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let when = self.dbs.get(db).map_or(-1, |d| d.expire_of(key));
+                if when < 0 {
+                    *dbs_bits &= !(1u64 << db);
+                } else if when <= now {
+                    due.push((db, key.clone()));
+                    *dbs_bits &= !(1u64 << db);
+                }
+            }
+            *dbs_bits != 0
+        });
+        for (db, key) in due {
+            self.delete_expired(db, &key);
+        }
+        self.propagate_pending();
     }
 
     fn delete_expired(&mut self, db: usize, key: &[u8]) {
@@ -51,9 +122,10 @@ impl Server {
 
     /// Look a key up for reading: expires it if due, counts the hit or miss, refreshes its clock.
     pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&mut Object> {
-        self.expire_if_needed(db, key);
+        // On a replica an expired key is still there, but its clients must not see it.
+        let expired = self.expire_if_needed(db, key);
         let lru = self.lru_clock;
-        match self.dbs[db].get_mut(key) {
+        match self.dbs[db].get_mut(key).filter(|_| !expired) {
             Some(o) => {
                 self.stats.keyspace_hits += 1;
                 o.lru = lru;
@@ -66,9 +138,9 @@ impl Server {
         }
     }
 
-    /// Look a key up for writing: expires it if due; no hit/miss counting.
+    /// Look a key up for writing: expires it if due (even on a replica); no hit/miss counting.
     pub fn lookup_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Object> {
-        self.expire_if_needed(db, key);
+        self.expire_key_if_due(db, key, true);
         let lru = self.lru_clock;
         let o = self.dbs[db].get_mut(key)?;
         o.lru = lru;
@@ -77,8 +149,7 @@ impl Server {
 
     /// Whether a live key exists, without touching counters or the clock (EXISTS-like checks).
     pub fn key_exists(&mut self, db: usize, key: &[u8]) -> bool {
-        self.expire_if_needed(db, key);
-        self.dbs[db].get(key).is_some()
+        !self.expire_if_needed(db, key) && self.dbs[db].get(key).is_some()
     }
 
     /// Store a value (overwriting, dropping any TTL unless `keep_ttl`) and signal the change.
@@ -94,6 +165,10 @@ impl Server {
     /// A key was added to `db` (Redis's dbAdd): the `new` keyspace event, and clients blocked on it
     /// may be served. Every path that creates a key calls this once.
     pub fn key_created(&mut self, db: usize, key: &[u8]) {
+        // RENAME, MOVE, COPY and RESTORE create keys that may carry a TTL.
+        if self.is_replica() && self.dbs[db].expire_of(key) >= 0 {
+            self.remember_replica_key_expire(db, key);
+        }
         self.signal_key_as_ready(db, key);
         self.notify_keyspace_event(EVENT_NEW, "new", key, db);
     }

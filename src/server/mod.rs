@@ -161,6 +161,9 @@ pub struct Server {
     /// The client currently running a command (not in the slab), and whether a write it made
     /// touched one of its own WATCHed keys.
     pub current_client: Option<(usize, u64)>,
+    /// Keys given a TTL by clients of a writable replica, with a bit per db (Redis's
+    /// slaveKeysWithExpire): the replica expires them itself.
+    pub replica_keys_with_expire: std::collections::HashMap<Vec<u8>, u64>,
     pub current_client_dirty_cas: bool,
     rng_state: u64,
     pub exit_code: Option<i32>,
@@ -240,6 +243,7 @@ impl Server {
             pending_writes: Vec::new(),
             pending_reads: Vec::new(),
             current_client: None,
+            replica_keys_with_expire: std::collections::HashMap::new(),
             current_client_dirty_cas: false,
             rng_state: seed | 1,
             exit_code: None,
@@ -617,11 +621,12 @@ impl Server {
         if c.has(cflags::CLOSE_ASAP) {
             return;
         }
-        let used = c.output_buffer_usage();
+        let used = self.output_buffer_usage(c);
         let over = if used > 1024 && !c.authenticated {
             true
         } else {
-            let class = if c.has(cflags::MONITOR) || c.replica.is_some() {
+            // MONITOR clients count as normal ones (Redis's getClientType).
+            let class = if c.replica.is_some() {
                 crate::config::ClientClass::Replica
             } else if c.has(cflags::PUBSUB) {
                 crate::config::ClientClass::Pubsub
@@ -629,7 +634,13 @@ impl Server {
                 crate::config::ClientClass::Normal
             };
             let limit = self.config.client_output_buffer_limit(class);
-            let hard = limit.hard_bytes > 0 && used >= limit.hard_bytes;
+            let mut hard_bytes = limit.hard_bytes;
+            // A replica limit below the backlog would drop replicas that a partial resync just
+            // accepted; Redis uses the backlog size instead (the memory is the backlog's anyway).
+            if c.replica.is_some() && hard_bytes > 0 {
+                hard_bytes = hard_bytes.max(self.config.repl_backlog_size());
+            }
+            let hard = hard_bytes > 0 && used >= hard_bytes;
             let mut soft = limit.soft_bytes > 0 && used >= limit.soft_bytes;
             let now = unix_ms() / 1000;
             if soft {
@@ -654,14 +665,62 @@ impl Server {
         }
     }
 
+    /// Output that counts against `client-output-buffer-limit`. A replica's is its share of the
+    /// backlog: from the block holding its next byte to the end (Redis's
+    /// getClientOutputBufferMemoryUsage).
+    pub fn output_buffer_usage(&self, c: &Client) -> u64 {
+        match (c.replica.as_ref().and_then(|r| r.stream_from), self.repl.backlog.as_ref()) {
+            (Some(from), Some(b)) => b.usage_from(from) as u64,
+            _ => c.output_buffer_usage(),
+        }
+    }
+
     fn write_to_client(&mut self, slot: usize) {
         let Some(Some(c)) = self.clients.get_mut(slot) else { return };
         let before = c.net_out;
-        let res = c.flush();
+        let mut res = c.flush();
+        let mut streamed = false;
+        // A replica is sent the stream from the backlog once its own replies (the RDB) are out.
+        if res.is_ok()
+            && c.pending_output() == 0
+            && let Some(r) = c.replica.as_mut()
+            && r.state == crate::replication::master::ReplicaState::Online
+            && let (Some(from), Some(b)) = (r.stream_from, self.repl.backlog.as_ref())
+        {
+            let mut at = from;
+            loop {
+                let chunk = b.chunk_at(at);
+                if chunk.is_empty() {
+                    break;
+                }
+                match c.stream.write(chunk) {
+                    Ok(0) => {
+                        res = Err(std::io::ErrorKind::WriteZero.into());
+                        break;
+                    }
+                    Ok(n) => at += n as u64,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        res = Err(e);
+                        break;
+                    }
+                }
+            }
+            c.net_out += at - from;
+            streamed = at != from;
+            r.stream_from = Some(at);
+        }
         let written = c.net_out - before;
         self.stats.net_output_bytes += written;
         self.stats.total_writes_processed += 1;
-        let done = c.pending_output() == 0;
+        let pending = c.pending_output();
+        let Some(Some(c)) = self.clients.get(slot) else { return };
+        let done = pending == 0 && self.repl_stream_pending(c) == 0;
+        if streamed {
+            self.repl_trim_backlog();
+        }
+        let Some(Some(c)) = self.clients.get_mut(slot) else { return };
         let close = res.is_err() || (done && c.has(cflags::CLOSE_AFTER_REPLY)) || c.has(cflags::CLOSE_ASAP);
         if close {
             if let Some(Some(c)) = self.clients.get_mut(slot).map(Option::take) {

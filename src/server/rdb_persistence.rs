@@ -149,15 +149,11 @@ impl Server {
         let policy = self.config.maxmemory_policy();
         SaveInfo {
             used_mem: crate::command::info::used_memory(),
-            // A master with a backlog records where its stream stands, so a restarted replica (or
-            // one synced from this file) can continue with PSYNC.
-            replication: (!self.is_replica() && self.repl.backlog.is_some()).then(|| {
-                (
-                    self.repl.selected_db.unwrap_or(0) as i64,
-                    self.repl.replid.clone(),
-                    self.repl.master_repl_offset as i64,
-                )
-            }),
+            // Where the stream stands, so a restarted replica (or one synced from this file) can
+            // continue with PSYNC: a master with a backlog, or a replica with a master's history.
+            replication: self
+                .repl_stream_db()
+                .map(|db| (db as i64, self.repl.replid.clone(), self.repl.master_repl_offset as i64)),
             aof_base: false,
             save_lru_idle: policy.contains("lru"),
             lru_clock: self.lru_clock,
@@ -407,6 +403,7 @@ impl Server {
                     self.repl.replid = id;
                     self.repl.master_repl_offset = offset as u64;
                     self.link.can_psync = true;
+                    self.link.master_db = db as usize;
                 }
             }
             Err(LoadError::Missing) => {}
