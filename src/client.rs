@@ -142,6 +142,8 @@ pub struct Client {
     /// This connection is our master's stream (its replies are not sent, its writes are allowed on
     /// a read-only replica).
     pub is_master: bool,
+    /// The replication offset after this client's last command: what WAIT waits for.
+    pub woff: u64,
 }
 
 impl Client {
@@ -181,6 +183,7 @@ impl Client {
             replica: None,
             replconf: None,
             is_master: false,
+            woff: 0,
         }
     }
 

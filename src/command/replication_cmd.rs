@@ -1,5 +1,5 @@
 //! Replication commands (Redis's replication.c): SYNC, PSYNC, REPLCONF, ROLE, and the master-link
-//! commands REPLICAOF/SLAVEOF. The work lives in `replication`; handlers parse and reply.
+//! commands REPLICAOF/SLAVEOF, and WAIT. The work lives in `replication`; handlers parse and reply.
 
 use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
@@ -15,7 +15,32 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("role", 1, NOSCRIPT | LOADING | STALE | FAST | SENTINEL, NO_KEYS, "server", role),
     CommandSpec::new("replicaof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, "server", replicaof),
     CommandSpec::new("slaveof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, "server", replicaof),
+    CommandSpec::new("wait", 3, NOSCRIPT, NO_KEYS, "generic", wait),
 ];
+
+/// WAIT numreplicas timeout: block until that many replicas acknowledged this client's writes.
+fn wait(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if srv.is_replica() {
+        return Err(CmdError::err(
+            "WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.",
+        ));
+    }
+    let count = args.i64(1)?;
+    let timeout = crate::numeric::parse_i64(args.get(2))
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(error::TIMEOUT_NEGATIVE.into());
+    }
+    let acked = srv.repl_count_acks(c.woff);
+    if acked as i64 >= count || c.has(crate::client::flags::EXECUTING_MULTI) {
+        c.reply.int(acked as i64);
+        return Ok(());
+    }
+    let deadline = if timeout > 0 { unix_ms().saturating_add(timeout as u64) } else { 0 };
+    let offset = c.woff;
+    srv.block_for_replicas(c, args, offset, count.max(0) as u64, deadline);
+    Ok(())
+}
 
 /// SYNC: a full resync without ids or offsets (old replicas, redis-cli --replica).
 fn sync(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {

@@ -389,6 +389,20 @@ impl Server {
         }
     }
 
+    /// Online replicas that acknowledged the stream up to `offset` (WAIT).
+    pub fn repl_count_acks(&self, offset: u64) -> u64 {
+        self.repl
+            .replicas
+            .iter()
+            .filter(|&&s| match self.clients.get(s) {
+                Some(Some(c)) => {
+                    c.replica.as_ref().is_some_and(|r| r.state == ReplicaState::Online && r.ack_offset >= offset)
+                }
+                _ => false,
+            })
+            .count() as u64
+    }
+
     /// Online replicas whose last ACK is at most `min-replicas-max-lag` seconds old.
     pub fn repl_good_replicas(&self) -> usize {
         let max_lag = self.config.min_replicas_max_lag() * 1000;

@@ -8,6 +8,9 @@
 //! waiter keeps its place. Deadlines live in an ordered set the event loop consults for its poll
 //! timeout, so a fractional-second timeout fires on time without a timer thread.
 //!
+//! WAIT blocks here too, on replica acknowledgements rather than keys: those clients are checked
+//! before each sleep against the replicas' ACKed offsets.
+//!
 //! Never serves a client from inside another command: serving happens only between commands, so
 //! a transaction is observed as a whole, as in Redis.
 
@@ -24,6 +27,11 @@ use crate::server::{Server, unix_ms};
 pub enum BlockedOn {
     List,
     ZSet,
+    /// WAIT: `count` replicas to acknowledge the stream up to `offset`.
+    Replicas {
+        offset: u64,
+        count: u64,
+    },
 }
 
 /// What a blocked client waits for, and how to finish its command.
@@ -44,6 +52,10 @@ pub struct Blocking {
     ready: Vec<(usize, Vec<u8>)>,
     ready_set: HashSet<(usize, Vec<u8>)>,
     deadlines: BTreeSet<(u64, usize)>,
+    /// Clients blocked in WAIT, in the order they blocked.
+    waiting_acks: Vec<usize>,
+    /// A client blocked in WAIT: ask replicas for an ACK before sleeping.
+    pub get_ack_from_replicas: bool,
     /// Clients that were served or timed out and may have more input to process.
     pub unblocked: Vec<usize>,
     pub blocked_clients: usize,
@@ -119,6 +131,54 @@ impl Server {
         }));
     }
 
+    /// Block `c` in WAIT until `count` replicas acknowledged `offset` or `deadline_ms` passes.
+    pub fn block_for_replicas(&mut self, c: &mut Client, args: &Args, offset: u64, count: u64, deadline_ms: u64) {
+        let Some(cmd_id) = c.last_cmd else { return };
+        let (buf, ranges) = args.to_owned_parts();
+        self.blocking.waiting_acks.push(c.slot);
+        if deadline_ms > 0 {
+            self.blocking.deadlines.insert((deadline_ms, c.slot));
+        }
+        self.blocking.blocked_clients += 1;
+        self.blocking.get_ack_from_replicas = true;
+        c.flags |= cflags::BLOCKED;
+        c.blocked = Some(Box::new(BlockState {
+            db: c.db,
+            keys: Vec::new(),
+            on: BlockedOn::Replicas { offset, count },
+            deadline_ms,
+            cmd_id,
+            command: QueuedCommand { buf, ranges },
+        }));
+    }
+
+    /// Before sleeping: reply to WAITs that enough replicas have acknowledged.
+    pub fn process_clients_waiting_replicas(&mut self) {
+        if self.blocking.waiting_acks.is_empty() {
+            return;
+        }
+        for slot in self.blocking.waiting_acks.clone() {
+            let Some(Some(c)) = self.clients.get(slot) else { continue };
+            let Some(BlockedOn::Replicas { offset, count }) = c.blocked.as_ref().map(|b| b.on) else { continue };
+            let acked = self.repl_count_acks(offset);
+            if acked < count {
+                continue;
+            }
+            let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
+            self.unblock(&mut c);
+            c.reply.int(acked as i64);
+            self.finish_unblocked(c);
+        }
+    }
+
+    /// The reply a blocked client gets when its time is up.
+    fn reply_timed_out(&mut self, c: &mut Client, on: BlockedOn) {
+        match on {
+            BlockedOn::Replicas { offset, .. } => c.reply.int(self.repl_count_acks(offset) as i64),
+            BlockedOn::List | BlockedOn::ZSet => c.reply.null_array(),
+        }
+    }
+
     /// Remove `c` from every wait queue and the deadline set; no reply. Returns its state.
     fn unblock(&mut self, c: &mut Client) -> Option<Box<BlockState>> {
         let state = c.blocked.take()?;
@@ -133,6 +193,9 @@ impl Server {
         }
         if state.deadline_ms > 0 {
             self.blocking.deadlines.remove(&(state.deadline_ms, c.slot));
+        }
+        if matches!(state.on, BlockedOn::Replicas { .. }) {
+            self.blocking.waiting_acks.retain(|&s| s != c.slot);
         }
         self.blocking.blocked_clients = self.blocking.blocked_clients.saturating_sub(1);
         c.flags &= !cflags::BLOCKED;
@@ -257,8 +320,8 @@ impl Server {
             }
             self.blocking.deadlines.pop_first();
             let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
-            if self.unblock(&mut c).is_some() {
-                c.reply.null_array();
+            if let Some(state) = self.unblock(&mut c) {
+                self.reply_timed_out(&mut c, state.on);
             }
             self.finish_unblocked(c);
         }
@@ -279,7 +342,7 @@ impl Server {
                 self.cmd_stats[state.cmd_id].failed += 1;
                 self.reply_error(&mut c, &CmdError::from("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
             } else {
-                c.reply.null_array();
+                self.reply_timed_out(&mut c, state.on);
             }
             self.finish_unblocked(c);
         } else if let Some(e) = self.clients.get_mut(slot) {

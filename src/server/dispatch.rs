@@ -107,6 +107,7 @@ impl Server {
             return;
         }
         self.call(c, cmd_id, args);
+        c.woff = self.repl.master_repl_offset;
     }
 
     /// Whether this command must be refused while over `maxmemory` (Redis's reject_cmd_on_oom): commands

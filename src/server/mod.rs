@@ -742,7 +742,14 @@ impl Server {
     /// Flush replies produced in this iteration and act on pending shutdown.
     fn before_sleep(&mut self) {
         self.handle_blocked_timeouts();
+        self.process_clients_waiting_replicas();
         self.resume_unblocked_clients();
+        // A WAIT blocked: ask the replicas where they are now rather than at their next ACK, unless
+        // a pause holds the stream still.
+        if self.blocking.get_ack_from_replicas && !self.is_paused_write_now() {
+            self.blocking.get_ack_from_replicas = false;
+            self.repl_feed_raw(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
+        }
         // Deletions made outside any command (a lazy expiry seen while serving blocked clients).
         self.propagate_pending();
         // The AOF is written (and with `always`, fsynced) before any reply leaves.
