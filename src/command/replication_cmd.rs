@@ -16,6 +16,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("replicaof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, "server", replicaof),
     CommandSpec::new("slaveof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, "server", replicaof),
     CommandSpec::new("wait", 3, NOSCRIPT, NO_KEYS, "generic", wait),
+    CommandSpec::new("failover", -1, ADMIN | NOSCRIPT | STALE, NO_KEYS, "server", failover),
 ];
 
 /// WAIT numreplicas timeout: block until that many replicas acknowledged this client's writes.
@@ -49,7 +50,61 @@ fn sync(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
 
 /// PSYNC replid offset: continue from the backlog when possible, else a full resync.
 fn psync(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if args.len() > 3 && args.is(3, "failover") {
+        // Our master hands over to us: take over its history as a master, then continue as a
+        // normal PSYNC (our secondary id now matches what it asks for).
+        let replid = args.get(1);
+        log::warn!("Failover request received for replid {}.", String::from_utf8_lossy(replid));
+        if !srv.is_replica() {
+            return Err(CmdError::err("PSYNC FAILOVER can't be sent to a master."));
+        }
+        if !String::from_utf8_lossy(replid).eq_ignore_ascii_case(&srv.repl.replid) {
+            return Err(CmdError::err("PSYNC FAILOVER replid must match my replid."));
+        }
+        srv.repl_unset_master();
+        let who = srv.client_info_line(c);
+        log::info!("MASTER MODE enabled (failover request from '{who}')");
+    }
     srv.repl_sync_command(c, Some((args.get(1), args.get(2))))
+}
+
+/// FAILOVER [TO host port] [FORCE] [TIMEOUT ms] | ABORT
+fn failover(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if args.len() == 2 && args.is(1, "abort") {
+        if srv.failover.state == crate::replication::failover::FailoverState::None {
+            return Err(CmdError::err("No failover in progress."));
+        }
+        srv.failover_abort("Failover manually aborted");
+        c.reply.ok();
+        return Ok(());
+    }
+    let mut timeout = 0i64;
+    let mut force = false;
+    let mut target: Option<(String, i64)> = None;
+    let mut j = 1;
+    while j < args.len() {
+        if args.is(j, "timeout") && j + 1 < args.len() && timeout == 0 {
+            timeout = args.i64(j + 1)?;
+            if timeout <= 0 {
+                return Err(CmdError::err("FAILOVER timeout must be greater than 0"));
+            }
+            j += 2;
+        } else if args.is(j, "to") && j + 2 < args.len() && target.is_none() {
+            let port = args.i64(j + 2)?;
+            target = Some((String::from_utf8_lossy(args.get(j + 1)).into_owned(), port));
+            j += 3;
+        } else if args.is(j, "force") && !force {
+            force = true;
+            j += 1;
+        } else {
+            return Err(error::SYNTAX.into());
+        }
+    }
+    // A port that no replica can listen on matches none of them.
+    let target = target.map(|(h, p)| (h, u16::try_from(p).unwrap_or(0)));
+    srv.failover_start(target, force, timeout as u64).map_err(CmdError::err)?;
+    c.reply.ok();
+    Ok(())
 }
 
 /// REPLCONF option value [option value ...]: what a replica tells its master (port, address,
@@ -145,6 +200,9 @@ fn role(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
 
 /// REPLICAOF host port | NO ONE
 fn replicaof(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    if srv.failover.state != crate::replication::failover::FailoverState::None {
+        return Err(CmdError::err("REPLICAOF not allowed while failing over."));
+    }
     if args.is(1, "no") && args.is(2, "one") {
         if srv.config.replicaof().is_some() {
             srv.repl_unset_master();

@@ -225,6 +225,7 @@ mod ids {
     pub const REPL_BACKLOG_SIZE: usize = index_of("repl-backlog-size");
     pub const REPL_TIMEOUT: usize = index_of("repl-timeout");
     pub const REPL_PING_REPLICA_PERIOD: usize = index_of("repl-ping-replica-period");
+    pub const REPL_BACKLOG_TTL: usize = index_of("repl-backlog-ttl");
     pub const REPLICA_ANNOUNCE_IP: usize = index_of("replica-announce-ip");
     pub const REPLICA_ANNOUNCE_PORT: usize = index_of("replica-announce-port");
     pub const REPLICA_PRIORITY: usize = index_of("replica-priority");
@@ -539,6 +540,11 @@ impl Config {
 
     pub fn repl_backlog_size(&self) -> u64 {
         u64::try_from(self.number(ids::REPL_BACKLOG_SIZE)).unwrap_or(1 << 20)
+    }
+
+    /// Seconds a master without replicas keeps its backlog (0: forever).
+    pub fn repl_backlog_ttl(&self) -> u64 {
+        u64::try_from(self.number(ids::REPL_BACKLOG_TTL)).unwrap_or(3600)
     }
 
     pub fn repl_ping_replica_period(&self) -> u64 {

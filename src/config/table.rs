@@ -371,7 +371,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("client-query-buffer-limit", None, DEBUG, mem(MB, LONG_MAX, 1024 * MB, true)),
     row("maxmemory-clients", None, NA, MAXMEMORY_CLIENTS),
     // Other configs
-    row("repl-backlog-ttl", None, NA, signed(0, LONG_MAX, 3600)),
+    row("repl-backlog-ttl", None, 0, signed(0, LONG_MAX, 3600)),
     row("auto-aof-rewrite-min-size", None, 0, mem(0, LONG_MAX, 64 * MB, false)),
     row("loading-process-events-interval-bytes", None, HIDDEN | NA, signed(1024, INT_MAX, 2 * MB)),
     // TLS configs (present in TLS-enabled builds such as Debian's)

@@ -111,6 +111,15 @@ impl ReplicationBacklog {
         }
     }
 
+    /// Shift every offset by `delta`: a master restarted from an RDB continues the saved history
+    /// after what it fed while loading.
+    pub fn rebase(&mut self, delta: u64) {
+        for b in &mut self.blocks {
+            b.offset += delta;
+        }
+        self.end += delta;
+    }
+
     /// Whether the stream from `offset` on is all held: a replica asking for it can continue.
     pub fn covers(&self, offset: u64) -> bool {
         offset >= self.first_offset() && offset <= self.end

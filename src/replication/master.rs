@@ -109,6 +109,9 @@ impl Server {
         if c.replica.is_some() {
             return Ok(());
         }
+        if self.failover.state != super::failover::FailoverState::None {
+            return Err(CmdError::from("NOMASTERLINK Can't SYNC while failing over"));
+        }
         if self.is_replica() && !self.repl_link_up() {
             return Err(CmdError::from("NOMASTERLINK Can't SYNC while not connected with my master"));
         }
@@ -335,6 +338,9 @@ impl Server {
             return;
         }
         self.repl.replicas.retain(|&s| s != c.slot);
+        if self.repl.replicas.is_empty() {
+            self.repl.no_replicas_since = unix_ms() / 1000;
+        }
         log::info!("Connection with replica {} lost.", replica_name(c));
         // History it alone was holding can go.
         self.repl_trim_backlog();
@@ -349,6 +355,7 @@ impl Server {
         let loop_no = self.repl.cron_loops;
         self.repl.cron_loops += 1;
         if self.repl.replicas.is_empty() {
+            self.repl_backlog_ttl_check();
             return;
         }
         for i in 0..self.repl.replicas.len() {
@@ -363,8 +370,28 @@ impl Server {
         if !self.has_active_child() && !self.repl_replicas_in(ReplicaState::WaitBgsaveStart).is_empty() {
             self.repl_start_bgsave();
         }
-        if !self.is_replica() && loop_no.is_multiple_of(self.config.repl_ping_replica_period()) {
+        // A FAILOVER with a TIMEOUT keeps the stream still so the target can catch up exactly.
+        let failover_waiting = self.failover.end_ms != 0 && self.failover.pauses_writes();
+        if !self.is_replica() && !failover_waiting && loop_no.is_multiple_of(self.config.repl_ping_replica_period()) {
             self.repl_feed_raw(b"*1\r\n$4\r\nping\r\n");
+        }
+    }
+
+    /// A master left without replicas for repl-backlog-ttl seconds frees its backlog. Its offset
+    /// stops moving without one, so its history can no longer be continued: a new replid, and no
+    /// secondary one.
+    fn repl_backlog_ttl_check(&mut self) {
+        let ttl = self.config.repl_backlog_ttl();
+        if ttl == 0 || self.repl.backlog.is_none() || self.is_replica() {
+            return;
+        }
+        let idle = (unix_ms() / 1000).saturating_sub(self.repl.no_replicas_since);
+        if idle > ttl {
+            self.repl.replid = self.random_hex(40);
+            self.repl.replid2 = super::NO_REPLID.to_string();
+            self.repl.second_repl_offset = -1;
+            self.repl.backlog = None;
+            log::info!("Replication backlog freed after {ttl} seconds without connected replicas.");
         }
     }
 

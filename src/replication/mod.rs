@@ -6,6 +6,7 @@
 //! loop like any reply.
 
 pub mod backlog;
+pub mod failover;
 pub mod master;
 pub mod replica;
 
@@ -29,6 +30,8 @@ pub struct ReplicationState {
     pub selected_db: Option<usize>,
     /// Once-a-second replication cron runs since startup (Redis's replication_cron_loops).
     pub cron_loops: u64,
+    /// Unix seconds since which no replica is connected (for repl-backlog-ttl).
+    pub no_replicas_since: u64,
 }
 
 /// replid2 when there is no previous id.
@@ -45,6 +48,7 @@ impl Default for ReplicationState {
             replicas: Vec::new(),
             selected_db: None,
             cron_loops: 0,
+            no_replicas_since: crate::server::unix_ms() / 1000,
         }
     }
 }

@@ -550,7 +550,12 @@ impl Server {
             log::info!("Partial resynchronization not possible (no cached master)");
             ("?".to_string(), "-1".to_string())
         };
-        self.repl_link_send(&resp_command(&[b"PSYNC", id.as_bytes(), offset.as_bytes()]));
+        // An old master handing over to this replica asks it to take over (PSYNC ... FAILOVER).
+        if self.failover.state == super::failover::FailoverState::InProgress {
+            self.repl_link_send(&resp_command(&[b"PSYNC", id.as_bytes(), offset.as_bytes(), b"FAILOVER"]));
+        } else {
+            self.repl_link_send(&resp_command(&[b"PSYNC", id.as_bytes(), offset.as_bytes()]));
+        }
     }
 
     /// +FULLRESYNC, +CONTINUE or an error. Returns false when the link was dropped.
@@ -565,6 +570,7 @@ impl Server {
                 return false;
             };
             log::info!("Full resync from master: {id}:{offset}");
+            self.failover_psync_answered(true);
             self.link.sync_replid = id.to_string();
             self.link.sync_offset = offset;
             self.link.state = LinkState::Transfer;
@@ -576,6 +582,7 @@ impl Server {
         if let Some(rest) = line.strip_prefix("+CONTINUE") {
             let new_id = rest.trim();
             log::info!("Successful partial resynchronization with master.");
+            self.failover_psync_answered(true);
             if new_id.len() == 40 && !new_id.eq_ignore_ascii_case(&self.repl.replid) {
                 self.repl.replid2 = std::mem::replace(&mut self.repl.replid, new_id.to_string());
                 self.repl.second_repl_offset = self.repl.master_repl_offset as i64 + 1;
@@ -597,6 +604,7 @@ impl Server {
             log::warn!("Unexpected reply to PSYNC from master: {line}");
         }
         self.repl_link_failed();
+        self.failover_psync_answered(false);
         false
     }
 

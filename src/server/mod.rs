@@ -152,6 +152,8 @@ pub struct Server {
     /// Slots of MONITOR clients.
     pub monitors: Vec<usize>,
     pub pause: Option<Pause>,
+    /// A FAILOVER in progress (it pauses writes too).
+    pub failover: crate::replication::failover::Failover,
     /// Set by signal handlers and SHUTDOWN; acted on in the cron / before sleeping.
     pub shutdown_asap: bool,
     /// Clients with output waiting, flushed before the next poll.
@@ -239,6 +241,7 @@ impl Server {
             slowlog_next_id: 0,
             monitors: Vec::new(),
             pause: None,
+            failover: Default::default(),
             shutdown_asap: false,
             pending_writes: Vec::new(),
             pending_reads: Vec::new(),
@@ -354,7 +357,8 @@ impl Server {
     pub fn run(&mut self) -> i32 {
         let mut events = Events::with_capacity(1024);
         let cron_period = |hz: u32| Duration::from_millis(1000 / hz.clamp(1, 500) as u64);
-        let mut next_cron = Instant::now() + cron_period(self.hz);
+        // As Redis, whose first serverCron fires a millisecond after startup.
+        let mut next_cron = Instant::now() + Duration::from_millis(1);
         loop {
             self.before_sleep();
             if let Some(code) = self.exit_code {
@@ -744,6 +748,8 @@ impl Server {
         self.handle_blocked_timeouts();
         self.process_clients_waiting_replicas();
         self.resume_unblocked_clients();
+        // ACKs may have arrived from a failover's target.
+        self.failover_update();
         // A WAIT blocked: ask the replicas where they are now rather than at their next ACK, unless
         // a pause holds the stream still.
         if self.blocking.get_ack_from_replicas && !self.is_paused_write_now() {
@@ -819,7 +825,8 @@ impl Server {
 
     /// Whether the parsed command must wait for a CLIENT PAUSE WRITE to end.
     fn held_by_write_pause(&mut self, c: &Client, source: ArgSource) -> bool {
-        if !self.pause.is_some_and(|p| p.write_only) || !self.is_paused_write_now() {
+        let client_pause = self.pause.is_some_and(|p| p.write_only) && self.is_paused_write_now();
+        if !client_pause && !self.failover.pauses_writes() {
             return false;
         }
         let buf: &[u8] = match source {
@@ -835,7 +842,10 @@ impl Server {
         }
     }
 
-    fn is_paused_write_now(&mut self) -> bool {
+    pub fn is_paused_write_now(&mut self) -> bool {
+        if self.failover.pauses_writes() {
+            return true;
+        }
         match self.pause {
             Some(p) if unix_ms() < p.until_ms => true,
             Some(_) => {

@@ -340,6 +340,10 @@ impl Server {
         let databases = self.dbs.len();
         let mut expired = 0u64;
         let mut keys_loaded = 0u64;
+        // A master restarting with its backlog already created tells its replicas about the keys
+        // that expired while it was down (Redis's RDBFLAGS_FEED_REPL), so they can continue.
+        let feed_expired = self.repl.backlog.is_some() && !self.is_replica() && !keep_expired;
+        let mut expired_keys: Vec<(usize, Vec<u8>)> = Vec::new();
         let dbs = &mut self.dbs;
         let out_of_range = crate::persistence::rdb_io::RdbError { offset: 0, reason: "db number out of range" };
         let result = rdb::load(data, &limits, |event| match event {
@@ -355,6 +359,9 @@ impl Server {
                 }
                 if k.expire_ms != crate::db::NO_EXPIRE && k.expire_ms < now && !keep_expired {
                     expired += 1;
+                    if feed_expired {
+                        expired_keys.push((k.db, k.key));
+                    }
                     return Ok(());
                 }
                 let obj = rdb::object_for(k.value, lru, k.idle_secs);
@@ -369,6 +376,13 @@ impl Server {
             Ok(stats) => {
                 self.rdb.last_load_keys_loaded = keys_loaded;
                 self.rdb.last_load_keys_expired = expired;
+                let lazy = self.config.lazyfree_lazy_expire();
+                for (db, key) in expired_keys {
+                    let mut del = Vec::with_capacity(key.len() + 32);
+                    let cmd = crate::server::propagation::deletion_command(lazy);
+                    crate::server::propagation::encode_command(&mut del, 2, [cmd, key.as_slice()].into_iter());
+                    self.repl_feed(db, &del);
+                }
                 Ok(stats)
             }
             Err(e) => {
@@ -390,23 +404,45 @@ impl Server {
         }
         let start = Instant::now();
         let filename = self.config.dbfilename().to_string();
+        let master = !self.is_replica();
+        if master {
+            // Keys found expired while loading are fed to it as DELs.
+            self.repl_create_backlog();
+        }
         match self.rdb_load(&filename) {
             Ok(stats) => {
                 log::info!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64());
-                // A replica restarting from its dump continues its master's history with PSYNC.
-                if let (Some(id), Some(offset), Some(db)) = (stats.repl_id, stats.repl_offset, stats.repl_stream_db)
-                    && self.is_replica()
-                    && id.len() == 40
-                    && offset >= 0
-                    && db >= 0
-                {
-                    self.repl.replid = id;
-                    self.repl.master_repl_offset = offset as u64;
-                    self.link.can_psync = true;
-                    self.link.master_db = db as usize;
+                let history = match (stats.repl_id, stats.repl_offset, stats.repl_stream_db) {
+                    (Some(id), Some(offset), Some(db)) if id.len() == 40 && offset >= 0 && db >= 0 => {
+                        Some((id, offset as u64, db as usize))
+                    }
+                    _ => None,
+                };
+                match history {
+                    // A replica restarting from its dump continues its master's history with PSYNC.
+                    Some((id, offset, db)) if !master => {
+                        self.repl.replid = id;
+                        self.repl.master_repl_offset = offset;
+                        self.link.can_psync = true;
+                        self.link.master_db = db;
+                    }
+                    // A master keeps its old history as the secondary id, so its replicas can
+                    // continue after the restart; its offsets continue from the saved one.
+                    Some((id, offset, _)) => {
+                        self.repl.replid2 = id;
+                        self.repl.second_repl_offset = offset as i64 + 1;
+                        self.repl.master_repl_offset += offset;
+                        if let Some(b) = self.repl.backlog.as_mut() {
+                            b.rebase(offset);
+                        }
+                    }
+                    None if master => self.repl.backlog = None,
+                    None => {}
                 }
             }
-            Err(LoadError::Missing) => {}
+            Err(LoadError::Missing) => {
+                self.repl.backlog = None;
+            }
             Err(LoadError::Io(e)) => {
                 log::warn!("Fatal error loading the DB: {e}. Exiting.");
                 std::process::exit(1);
