@@ -143,6 +143,11 @@ fn replconf(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                 r.ack_offset = offset as u64;
             }
             r.ack_time_ms = unix_ms();
+            if r.wait_first_ack {
+                // Loaded its diskless RDB: the stream may follow now.
+                r.wait_first_ack = false;
+                srv.queue_write(c.slot);
+            }
             return Ok(());
         } else if args.is(j, "getack") {
             // Only meaningful from our master (answered by the link); never answered here.

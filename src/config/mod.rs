@@ -226,6 +226,9 @@ mod ids {
     pub const REPL_TIMEOUT: usize = index_of("repl-timeout");
     pub const REPL_PING_REPLICA_PERIOD: usize = index_of("repl-ping-replica-period");
     pub const REPL_BACKLOG_TTL: usize = index_of("repl-backlog-ttl");
+    pub const REPL_DISKLESS_SYNC: usize = index_of("repl-diskless-sync");
+    pub const REPL_DISKLESS_SYNC_DELAY: usize = index_of("repl-diskless-sync-delay");
+    pub const REPL_DISKLESS_SYNC_MAX_REPLICAS: usize = index_of("repl-diskless-sync-max-replicas");
     pub const REPLICA_ANNOUNCE_IP: usize = index_of("replica-announce-ip");
     pub const REPLICA_ANNOUNCE_PORT: usize = index_of("replica-announce-port");
     pub const REPLICA_PRIORITY: usize = index_of("replica-priority");
@@ -540,6 +543,21 @@ impl Config {
 
     pub fn repl_backlog_size(&self) -> u64 {
         u64::try_from(self.number(ids::REPL_BACKLOG_SIZE)).unwrap_or(1 << 20)
+    }
+
+    /// Full syncs stream the RDB to replica sockets instead of writing a dump first.
+    pub fn repl_diskless_sync(&self) -> bool {
+        self.flag(ids::REPL_DISKLESS_SYNC)
+    }
+
+    /// Seconds a diskless sync waits for more replicas to join it.
+    pub fn repl_diskless_sync_delay(&self) -> u64 {
+        u64::try_from(self.number(ids::REPL_DISKLESS_SYNC_DELAY)).unwrap_or(5)
+    }
+
+    /// Start a diskless sync at once when this many replicas wait (0: only the delay counts).
+    pub fn repl_diskless_sync_max_replicas(&self) -> u64 {
+        u64::try_from(self.number(ids::REPL_DISKLESS_SYNC_MAX_REPLICAS)).unwrap_or(0)
     }
 
     /// Seconds a master without replicas keeps its backlog (0: forever).

@@ -54,6 +54,13 @@ pub struct ConnectedReplica {
     pub stream_from: Option<u64>,
     /// Plain SYNC (redis-cli --replica, old replicas): no +FULLRESYNC, no ACKs expected.
     pub pre_psync: bool,
+    /// Its full sync streams the RDB to its socket (diskless).
+    pub socket_transfer: bool,
+    /// Diskless sync done: the stream waits for its first ACK, so nothing follows the RDB's end
+    /// mark until the replica has loaded it.
+    pub wait_first_ack: bool,
+    /// When it asked for a full sync (unix ms): the diskless delay counts from there.
+    pub requested_ms: u64,
 }
 
 impl ConnectedReplica {
@@ -69,6 +76,9 @@ impl ConnectedReplica {
             sync_offset: 0,
             stream_from: None,
             pre_psync: false,
+            socket_transfer: false,
+            wait_first_ack: false,
+            requested_ms: unix_ms(),
         }
     }
 }
@@ -161,7 +171,10 @@ impl Server {
                 self.repl.replid2
             );
         }
-        if self.rdb.child.is_some() && self.rdb.for_replication {
+        let diskless = self.config.repl_diskless_sync() && c.replica.as_ref().is_some_and(|r| r.capa_eof);
+        if self.rdb.child.is_some() && self.rdb.for_replication && self.rdb.to_sockets {
+            log::info!("Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
+        } else if self.rdb.child.is_some() && self.rdb.for_replication {
             // Attach to the running BGSAVE: another replica is already recording the stream since
             // its fork.
             let donor = self.repl.replicas.iter().find_map(|&s| match self.clients.get(s) {
@@ -179,13 +192,13 @@ impl Server {
             }
         } else if self.has_active_child() {
             log::info!("No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed");
+        } else if diskless && self.config.repl_diskless_sync_delay() > 0 {
+            // Give other replicas a chance to join the same transfer; the cron starts it.
+            log::info!("Delay next BGSAVE for diskless SYNC");
         } else {
-            // This client is not in the slab while its command runs: set it up here, the others
-            // (if any) in the start routine.
-            let offset = self.repl_start_bgsave();
-            if let Some(offset) = offset {
-                self.repl_setup_full_resync(c, offset);
-            }
+            // Started before this loop iteration sleeps, once this client is back among the
+            // others waiting (it is not in the slab while its command runs).
+            self.repl.bgsave_wanted = true;
         }
         Ok(())
     }
@@ -266,10 +279,37 @@ impl Server {
     /// Start a BGSAVE that will serve every replica waiting for one. Returns the stream offset it
     /// starts from; replicas in the slab are moved to WaitBgsaveEnd here.
     fn repl_start_bgsave(&mut self) -> Option<u64> {
-        log::info!("Starting BGSAVE for SYNC with target: disk");
+        let waiting = self.repl_replicas_in(ReplicaState::WaitBgsaveStart);
+        // Diskless only when every replica can read an EOF-framed payload. The replica running its
+        // PSYNC right now is not in the slab: it asked with capa eof or diskless would not apply.
+        let all_eof = waiting
+            .iter()
+            .all(|&s| matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| r.capa_eof)));
+        let to_sockets = self.config.repl_diskless_sync() && all_eof;
+        log::info!("Starting BGSAVE for SYNC with target: {}", if to_sockets { "replicas sockets" } else { "disk" });
         let offset = self.repl.master_repl_offset;
         // The next command of the stream must say which db it is in.
         self.repl.selected_db = None;
+        if to_sockets {
+            // The +FULLRESYNC lines must precede the payload the pipe will bring.
+            for slot in waiting {
+                let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
+                self.repl_setup_full_resync(&mut c, offset);
+                if let Some(r) = c.replica.as_mut() {
+                    r.socket_transfer = true;
+                }
+                if let Some(e) = self.clients.get_mut(slot) {
+                    *e = Some(c);
+                }
+                self.queue_write(slot);
+            }
+            if let Err(e) = self.repl_bgsave_to_sockets() {
+                log::warn!("Can't save in background: fork: {e}");
+                self.repl_bgsave_done(false);
+                return None;
+            }
+            return Some(offset);
+        }
         self.rdb.for_replication = true;
         if self.rdb_bgsave().is_err() {
             self.rdb.for_replication = false;
@@ -294,6 +334,36 @@ impl Server {
         Some(offset)
     }
 
+    /// Replicas wait for a BGSAVE and none runs; for a diskless one, the delay has passed since
+    /// the first asked (or enough replicas came) so that they share it (Redis's
+    /// shouldStartChildForReplication).
+    fn repl_should_start_bgsave(&self) -> bool {
+        if self.has_active_child() {
+            return false;
+        }
+        let waiting = self.repl_replicas_in(ReplicaState::WaitBgsaveStart);
+        if waiting.is_empty() {
+            return false;
+        }
+        if !self.config.repl_diskless_sync() {
+            return true;
+        }
+        let max_replicas = self.config.repl_diskless_sync_max_replicas();
+        if max_replicas > 0 && waiting.len() as u64 >= max_replicas {
+            return true;
+        }
+        let now = unix_ms();
+        let max_idle = waiting
+            .iter()
+            .filter_map(|&s| match self.clients.get(s) {
+                Some(Some(c)) => c.replica.as_ref().map(|r| now.saturating_sub(r.requested_ms) / 1000),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        max_idle >= self.config.repl_diskless_sync_delay()
+    }
+
     fn repl_replicas_in(&self, state: ReplicaState) -> Vec<usize> {
         self.repl
             .replicas
@@ -308,10 +378,30 @@ impl Server {
     pub fn repl_bgsave_done(&mut self, ok: bool) {
         self.rdb.for_replication = false;
         let waiting = self.repl_replicas_in(ReplicaState::WaitBgsaveEnd);
-        let payload = if ok { std::fs::read(self.config.dbfilename()).ok() } else { None };
+        let from_disk = waiting.iter().any(
+            |&s| matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| !r.socket_transfer)),
+        );
+        let payload = if ok && from_disk { std::fs::read(self.config.dbfilename()).ok() } else { None };
         for slot in waiting {
             let Some(Some(c)) = self.clients.get_mut(slot) else { continue };
             let Some(r) = c.replica.as_mut() else { continue };
+            if r.socket_transfer {
+                r.socket_transfer = false;
+                if ok {
+                    r.state = ReplicaState::Online;
+                    r.wait_first_ack = true;
+                    r.ack_time_ms = unix_ms();
+                    log::info!(
+                        "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming",
+                        replica_name(c)
+                    );
+                } else {
+                    log::warn!("SYNC failed. BGSAVE child returned an error");
+                    c.flags |= crate::client::flags::CLOSE_ASAP;
+                }
+                self.queue_write(slot);
+                continue;
+            }
             match &payload {
                 Some(data) => {
                     c.reply.buf.extend_from_slice(format!("${}\r\n", data.len()).as_bytes());
@@ -327,7 +417,14 @@ impl Server {
             }
             self.queue_write(slot);
         }
-        if !self.repl_replicas_in(ReplicaState::WaitBgsaveStart).is_empty() && !self.has_active_child() {
+        if self.repl_should_start_bgsave() {
+            self.repl_start_bgsave();
+        }
+    }
+
+    /// Before sleeping: the BGSAVE a SYNC asked for.
+    pub fn repl_start_wanted_bgsave(&mut self) {
+        if std::mem::take(&mut self.repl.bgsave_wanted) && self.repl_should_start_bgsave() {
             self.repl_start_bgsave();
         }
     }
@@ -344,6 +441,10 @@ impl Server {
         log::info!("Connection with replica {} lost.", replica_name(c));
         // History it alone was holding can go.
         self.repl_trim_backlog();
+        // The last receiver of a diskless transfer gone: stop the child.
+        if self.repl_rdb_pipe_open() {
+            self.repl_rdb_pipe_pump();
+        }
     }
 
     /// Once a second: newlines to replicas waiting for their RDB (so their timeouts do not fire),
@@ -360,14 +461,15 @@ impl Server {
         }
         for i in 0..self.repl.replicas.len() {
             let slot = self.repl.replicas[i];
+            // Never into a streamed RDB: a newline there would corrupt it.
             if let Some(Some(c)) = self.clients.get_mut(slot)
-                && c.replica.as_ref().is_some_and(|r| r.state != ReplicaState::Online)
+                && c.replica.as_ref().is_some_and(|r| r.state != ReplicaState::Online && !r.socket_transfer)
             {
                 c.reply.buf.push(b'\n');
                 self.queue_write(slot);
             }
         }
-        if !self.has_active_child() && !self.repl_replicas_in(ReplicaState::WaitBgsaveStart).is_empty() {
+        if self.repl_should_start_bgsave() {
             self.repl_start_bgsave();
         }
         // A FAILOVER with a TIMEOUT keeps the stream still so the target can catch up exactly.

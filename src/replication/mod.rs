@@ -6,6 +6,7 @@
 //! loop like any reply.
 
 pub mod backlog;
+pub mod diskless;
 pub mod failover;
 pub mod master;
 pub mod replica;
@@ -32,6 +33,10 @@ pub struct ReplicationState {
     pub cron_loops: u64,
     /// Unix seconds since which no replica is connected (for repl-backlog-ttl).
     pub no_replicas_since: u64,
+    /// The pipe of a running diskless transfer.
+    pub rdb_pipe: Option<diskless::RdbPipe>,
+    /// A SYNC asked for a BGSAVE to start before the loop sleeps.
+    pub bgsave_wanted: bool,
 }
 
 /// replid2 when there is no previous id.
@@ -49,6 +54,8 @@ impl Default for ReplicationState {
             selected_db: None,
             cron_loops: 0,
             no_replicas_since: crate::server::unix_ms() / 1000,
+            rdb_pipe: None,
+            bgsave_wanted: false,
         }
     }
 }
@@ -84,7 +91,8 @@ impl Server {
             let slot = self.repl.replicas[i];
             let Some(Some(c)) = self.clients.get(slot) else { continue };
             let Some(r) = c.replica.as_ref() else { continue };
-            let (online, has_place) = (r.state == master::ReplicaState::Online, r.stream_from.is_some());
+            let (online, has_place) =
+                (r.state == master::ReplicaState::Online && !r.wait_first_ack, r.stream_from.is_some());
             if online {
                 self.queue_write(slot);
             }
@@ -105,7 +113,7 @@ impl Server {
     /// Stream bytes a replica client still has to be sent.
     pub fn repl_stream_pending(&self, c: &crate::client::Client) -> u64 {
         match (c.replica.as_ref(), self.repl.backlog.as_ref()) {
-            (Some(r), Some(b)) if r.state == master::ReplicaState::Online => {
+            (Some(r), Some(b)) if r.state == master::ReplicaState::Online && !r.wait_first_ack => {
                 r.stream_from.map_or(0, |from| b.end_offset().saturating_sub(from))
             }
             _ => 0,

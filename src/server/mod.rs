@@ -391,6 +391,10 @@ impl Server {
                     self.repl_link_event(event.is_writable());
                     continue;
                 }
+                if token == crate::replication::diskless::RDB_PIPE_TOKEN {
+                    self.repl_rdb_pipe_pump();
+                    continue;
+                }
                 if barrier && event.is_writable() {
                     self.write_to_client(token);
                 }
@@ -681,6 +685,12 @@ impl Server {
 
     fn write_to_client(&mut self, slot: usize) {
         let Some(Some(c)) = self.clients.get_mut(slot) else { return };
+        // A client scheduled to be closed is not written to any more (a replica over its output
+        // limit must not receive the stream that put it over).
+        if c.has(cflags::CLOSE_ASAP) {
+            self.kill_client_slot(slot);
+            return;
+        }
         let before = c.net_out;
         let mut res = c.flush();
         let mut streamed = false;
@@ -689,6 +699,7 @@ impl Server {
             && c.pending_output() == 0
             && let Some(r) = c.replica.as_mut()
             && r.state == crate::replication::master::ReplicaState::Online
+            && !r.wait_first_ack
             && let (Some(from), Some(b)) = (r.stream_from, self.repl.backlog.as_ref())
         {
             let mut at = from;
@@ -762,9 +773,17 @@ impl Server {
         if self.aof.is_on() {
             self.aof_flush();
         }
+        self.repl_start_wanted_bgsave();
         let pending = std::mem::take(&mut self.pending_writes);
         for slot in pending {
             self.write_to_client(slot);
+        }
+        // A diskless transfer paused for a slow replica resumes once it drained.
+        if self.repl_rdb_pipe_open() {
+            self.repl_rdb_pipe_pump();
+            for slot in std::mem::take(&mut self.pending_writes) {
+                self.write_to_client(slot);
+            }
         }
     }
 

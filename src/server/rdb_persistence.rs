@@ -82,6 +82,8 @@ pub struct RdbState {
     pub last_load_keys_expired: u64,
     /// The running BGSAVE serves replicas waiting for a full resync.
     pub for_replication: bool,
+    /// ... by streaming to their sockets (diskless) rather than to the dump file.
+    pub to_sockets: bool,
 }
 
 impl Default for RdbState {
@@ -97,6 +99,7 @@ impl Default for RdbState {
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
             for_replication: false,
+            to_sockets: false,
         }
     }
 }
@@ -237,6 +240,17 @@ impl Server {
         let Some(exit) = child.try_reap() else { return };
         self.rdb.child = None;
         self.rdb.last_bgsave_time_sec = (unix_ms() / 1000).saturating_sub(child.started_unix) as i64;
+        if self.rdb.to_sockets {
+            // A transfer to replicas: no dump file was written, nothing to record about saves.
+            self.rdb.to_sockets = false;
+            match exit {
+                ChildExit::Success => log::info!("Background RDB transfer terminated with success"),
+                ChildExit::Signaled(sig) => log::warn!("Background transfer terminated by signal {sig}"),
+                ChildExit::Failed | ChildExit::Lost => log::warn!("Background transfer error"),
+            }
+            self.repl_bgsave_done(exit == ChildExit::Success);
+            return;
+        }
         if self.rdb.for_replication {
             self.repl_bgsave_done(exit == ChildExit::Success);
         }
@@ -295,6 +309,7 @@ impl Server {
     /// removed. Its exit does not count as a failed save (SIGUSR1, as in Redis).
     pub fn kill_rdb_child(&mut self) {
         let Some(child) = self.rdb.child.take() else { return };
+        self.rdb.to_sockets = false;
         child.kill_and_reap();
         let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
     }
