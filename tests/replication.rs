@@ -1,6 +1,8 @@
 //! Replication through real processes: the authenticated handshake (and a clear log line plus
-//! retries with a wrong masterauth), full sync, the stream, a read-only replica, partial resync
-//! after a cut link, REPLICAOF NO ONE, and interop with real redis-server 7.0.15 in both roles.
+//! retries with a wrong masterauth), full sync from disk and diskless, the stream, a read-only
+//! replica, partial resync after a cut link and after a replica restart, chained replicas, WAIT,
+//! min-replicas-to-write, FAILOVER, REPLICAOF NO ONE, and interop with real redis-server 7.0.15 in
+//! both roles.
 
 mod common;
 use common::{REDIS_SERVER, TestServer, q, temp_dir};
@@ -118,4 +120,122 @@ fn wrong_masterauth_is_logged_and_retried() {
     // Fixing the password at run time lets the next attempt through.
     q::<()>(&mut r, &["CONFIG", "SET", "masterauth", "pw"]);
     wait_for("link up", || info_field(&mut r, "replication", "master_link_status") == "up");
+}
+
+fn offset(con: &mut redis::Connection) -> String {
+    info_field(con, "replication", "master_repl_offset")
+}
+
+#[test]
+fn full_sync_from_disk_and_diskless() {
+    for (diskless, target) in [("no", "target: disk"), ("yes", "target: replicas sockets")] {
+        let master = start(&common::binary(), &["--repl-diskless-sync", diskless]);
+        let mut m = authed(&master);
+        q::<()>(&mut m, &["DEBUG", "POPULATE", "20000"]);
+        let port = master.port.to_string();
+        let replica = start(&common::binary(), &["--replicaof", "127.0.0.1", &port]);
+        let mut r = authed(&replica);
+        wait_for("link up", || info_field(&mut r, "replication", "master_link_status") == "up");
+        assert_eq!(q::<i64>(&mut r, &["DBSIZE"]), 20000);
+        assert!(master.log().contains(target), "master log lacks {target:?}");
+        // The stream follows the RDB (after the replica's first ACK when diskless).
+        q::<()>(&mut m, &["SET", "after", "sync"]);
+        wait_for("stream", || q::<Option<String>>(&mut r, &["GET", "after"]).is_some());
+        assert_eq!(q::<String>(&mut r, &["DEBUG", "DIGEST"]), q::<String>(&mut m, &["DEBUG", "DIGEST"]));
+    }
+}
+
+#[test]
+fn chained_replicas_and_partial_resync_after_a_replica_restart() {
+    let master = start(&common::binary(), &[]);
+    let mut m = authed(&master);
+    let mport = master.port.to_string();
+    let dir = temp_dir("repl-restart");
+    let mut middle = TestServer::start_in(
+        &dir,
+        &common::binary(),
+        &["--requirepass", "pw", "--masterauth", "pw", "--replicaof", "127.0.0.1", &mport],
+    );
+    let mid_port = middle.port.to_string();
+    let leaf = start(&common::binary(), &["--replicaof", "127.0.0.1", &mid_port]);
+    let mut l = authed(&leaf);
+    for i in 0..100 {
+        q::<i64>(&mut m, &["INCR", "counter"]);
+        q::<()>(&mut m, &["SET", &format!("k{i}"), "v"]);
+    }
+    wait_for("chain", || q::<Option<String>>(&mut l, &["GET", "counter"]).as_deref() == Some("100"));
+    wait_for("chain offsets", || offset(&mut l) == offset(&mut m));
+
+    // The middle replica saves (with its replication id and offset) and restarts: it continues
+    // with a partial resync.
+    let mut mid = authed(&middle);
+    // (The middle's transfer to the leaf may still be finishing: SAVE refuses to run beside it.)
+    wait_for("no child", || info_field(&mut mid, "persistence", "rdb_bgsave_in_progress") == "0");
+    q::<()>(&mut mid, &["SAVE"]);
+    drop(mid);
+    middle.stop();
+    let partial_before: i64 = info_field(&mut m, "stats", "sync_partial_ok").parse().unwrap();
+    q::<i64>(&mut m, &["INCR", "counter"]);
+    let middle = TestServer::start_in(
+        &dir,
+        &common::binary(),
+        &["--requirepass", "pw", "--masterauth", "pw", "--replicaof", "127.0.0.1", &mport],
+    );
+    let mut mid = authed(&middle);
+    wait_for("restarted link", || info_field(&mut mid, "replication", "master_link_status") == "up");
+    wait_for("missed write", || q::<Option<String>>(&mut mid, &["GET", "counter"]).as_deref() == Some("101"));
+    let partial_after: i64 = info_field(&mut m, "stats", "sync_partial_ok").parse().unwrap();
+    assert_eq!(partial_after, partial_before + 1, "a restarted replica must continue with PSYNC");
+    assert!(middle.log().contains("Successful partial resynchronization with master."));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn wait_and_min_replicas_to_write() {
+    let master = start(&common::binary(), &[]);
+    let mut m = authed(&master);
+    let port = master.port.to_string();
+    let replica = start(&common::binary(), &["--replicaof", "127.0.0.1", &port]);
+    let mut r = authed(&replica);
+    wait_for("link up", || info_field(&mut r, "replication", "master_link_status") == "up");
+    q::<()>(&mut m, &["SET", "k", "v"]);
+    assert_eq!(q::<i64>(&mut m, &["WAIT", "1", "5000"]), 1);
+    // Two copies cannot be had: the timeout answers with what was acknowledged.
+    q::<()>(&mut m, &["SET", "k", "w"]);
+    assert_eq!(q::<i64>(&mut m, &["WAIT", "2", "200"]), 1);
+    let err = redis::cmd("WAIT").arg(1).arg(0).query::<i64>(&mut r).unwrap_err();
+    assert!(err.to_string().contains("WAIT cannot be used with replica instances"), "{err}");
+
+    q::<()>(&mut m, &["CONFIG", "SET", "min-replicas-to-write", "2"]);
+    let err = redis::cmd("SET").arg("k").arg("x").query::<()>(&mut m).unwrap_err();
+    assert_eq!(err.code(), Some("NOREPLICAS"));
+    q::<()>(&mut m, &["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    q::<()>(&mut m, &["SET", "k", "x"]);
+}
+
+#[test]
+fn failover_to_a_replica_continues_the_history() {
+    let old = start(&common::binary(), &[]);
+    let mut o = authed(&old);
+    let port = old.port.to_string();
+    let target = start(&common::binary(), &["--replicaof", "127.0.0.1", &port]);
+    let mut t = authed(&target);
+    wait_for("link up", || info_field(&mut t, "replication", "master_link_status") == "up");
+    for _ in 0..50 {
+        q::<i64>(&mut o, &["INCR", "counter"]);
+    }
+    // Online on the master's side too (a diskless sync ends there when its child is reaped).
+    wait_for("replica online", || q::<String>(&mut o, &["INFO", "replication"]).contains("state=online"));
+    let err = redis::cmd("FAILOVER").arg("TO").arg("127.0.0.1").arg("1").query::<()>(&mut o).unwrap_err();
+    assert!(err.to_string().contains("FAILOVER target HOST and PORT is not a replica"), "{err}");
+    q::<()>(&mut o, &["FAILOVER", "TO", "127.0.0.1", &target.port.to_string()]);
+    wait_for("failover done", || info_field(&mut o, "replication", "master_failover_state") == "no-failover");
+    wait_for("roles swapped", || {
+        info_field(&mut t, "replication", "role") == "master"
+            && info_field(&mut o, "replication", "master_link_status") == "up"
+    });
+    assert_eq!(info_field(&mut t, "stats", "sync_partial_ok"), "1", "the old master must continue with PSYNC");
+    q::<i64>(&mut t, &["INCR", "counter"]);
+    wait_for("old master follows", || q::<Option<String>>(&mut o, &["GET", "counter"]).as_deref() == Some("51"));
+    assert!(old.log().contains("is synced, failing over."));
 }
