@@ -22,8 +22,8 @@
 #   BENCH_TIMEOUT [300]       seconds before one redis-benchmark run counts as failed
 #   BENCH_OUT [target/bench.md]  where the tables are written as well
 #   BENCH_NO_INSTALL [0]      1 = never apt-get install redis-tools / redis-server
-#   BENCH_SECTIONS ["ops mem persist aof"]  which tables to measure (throughput, memory, RDB
-#                  persistence, AOF)
+#   BENCH_SECTIONS ["ops mem persist aof repl"]  which tables to measure (throughput, memory, RDB
+#                  persistence, AOF, replication)
 #   FERRODIS_BIN [target/release/ferrodis-server]  built with cargo when missing
 #   REDIS_BIN [/usr/bin/redis-server]  without it, only ferrodis columns are filled
 #
@@ -42,7 +42,7 @@ BENCH_POPULATE=${BENCH_POPULATE:-1000000}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
 BENCH_OUT=${BENCH_OUT:-target/bench.md}
 BENCH_NO_INSTALL=${BENCH_NO_INSTALL:-0}
-BENCH_SECTIONS=${BENCH_SECTIONS:-ops mem persist aof}
+BENCH_SECTIONS=${BENCH_SECTIONS:-ops mem persist aof repl}
 FERRODIS_BIN=${FERRODIS_BIN:-}
 REDIS_BIN=${REDIS_BIN:-/usr/bin/redis-server}
 
@@ -307,6 +307,7 @@ run_benchmark() {
 OPS_TABLE=()
 MEM_TABLE=()
 AOF_TABLE=()
+REPL_TABLE=()
 
 # bench_row TEST PIPELINE N [LABEL]: a redis-benchmark test (-t TEST) against the
 # servers started by start_servers, BENCH_ROUNDS rounds, each round running every
@@ -479,6 +480,50 @@ aof_rewrite_row() {
     AOF_TABLE+=("| BGREWRITEAOF of $BENCH_POPULATE keys | ${rw_ms[ferrodis]} ms | ${rw_ms[redis]:-–} ms | $r | ratio ≤ 1.0 |")
 }
 
+# start_replica KIND NAME: a replica NAME of KIND's running master (same binary), diskless sync
+# without delay unless more args say otherwise.
+start_replica() {
+    local kind=$1 name=$2
+    shift 2
+    SERVER_BIN[$name]=${SERVER_BIN[$kind]}
+    start_server "$name" --replicaof 127.0.0.1 "${SERVER_PORT[$kind]}" "$@"
+}
+
+wait_link_up() {  # wait_link_up NAME: poll every 20 ms, up to 10 minutes
+    local i
+    for ((i = 0; i < 30000; i++)); do
+        [[ $(cli "$1" INFO replication) == *"master_link_status:up"* ]] && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+# repl_fullsync_row MODE: BENCH_POPULATE keys on a master, then the time from a replica's start
+# until its link is up (the RDB transferred and loaded), with repl-diskless-sync MODE.
+repl_fullsync_row() {
+    local mode=$1 kind t0 t1
+    local -A sync_ms=()
+    for kind in "${KINDS[@]}"; do
+        start_server "$kind" --repl-diskless-sync "$mode" --repl-diskless-sync-delay 0
+        cli "$kind" DEBUG POPULATE "$BENCH_POPULATE" >/dev/null
+        t0=$(now_ms)
+        start_replica "$kind" "$kind-replica"
+        sync_ms[$kind]=err
+        if wait_link_up "$kind-replica"; then
+            t1=$(now_ms)
+            sync_ms[$kind]=$((t1 - t0))
+        fi
+        assert_alive "$kind" "full sync"
+        log "full sync of $BENCH_POPULATE keys (diskless $mode) $kind: ${sync_ms[$kind]} ms"
+        stop_server "$kind-replica"
+        stop_server "$kind"
+    done
+    local r
+    r=$(check "$(ratio "${sync_ms[ferrodis]}" "${sync_ms[redis]:-}")" '<=' 1.0 "${sync_ms[ferrodis]}")
+    count_miss "$r"
+    REPL_TABLE+=("| full sync of $BENCH_POPULATE keys to one replica (repl-diskless-sync $mode) | ${sync_ms[ferrodis]} ms | ${sync_ms[redis]:-–} ms | $r | ratio ≤ 1.0 |")
+}
+
 pss_kb() {  # proportional set size of a process (shared pages split between sharers), 0 when gone
     awk '$1 == "Pss:" { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/smaps_rollup" 2>/dev/null || echo 0
 }
@@ -581,6 +626,25 @@ if [[ " $BENCH_SECTIONS " == *" aof "* ]]; then
     aof_rewrite_row
 fi
 
+if [[ " $BENCH_SECTIONS " == *" repl "* ]]; then
+    repl_fullsync_row no
+    repl_fullsync_row yes
+    # SET on a master with two replicas attached (rows in the throughput table).
+    start_servers --repl-diskless-sync-delay 0
+    for kind in "${KINDS[@]}"; do
+        start_replica "$kind" "$kind-r1"
+        start_replica "$kind" "$kind-r2"
+        wait_link_up "$kind-r1" && wait_link_up "$kind-r2" || log "$kind: replicas did not sync"
+    done
+    bench_row set 1 "$BENCH_N_P1" "SET (2 replicas attached)"
+    bench_row set 16 "$BENCH_N_P16" "SET (2 replicas attached)"
+    for kind in "${KINDS[@]}"; do
+        stop_server "$kind-r1"
+        stop_server "$kind-r2"
+    done
+    stop_servers
+fi
+
 # ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
@@ -608,6 +672,10 @@ report() {
     echo "| AOF | ferrodis | redis | ratio | target |"
     echo "|---|---:|---:|---:|---|"
     printf '%s\n' "${AOF_TABLE[@]}"
+    echo
+    echo "| replication | ferrodis | redis | ratio | target |"
+    echo "|---|---:|---:|---:|---|"
+    printf '%s\n' "${REPL_TABLE[@]}"
     echo
     echo "$MISS = misses its target ($MISSES_ROWS rows)."
 }

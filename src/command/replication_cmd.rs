@@ -143,6 +143,9 @@ fn replconf(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                 r.ack_offset = offset as u64;
             }
             r.ack_time_ms = unix_ms();
+            if r.socket_transfer && r.state == ReplicaState::WaitBgsaveEnd {
+                r.acked_during_transfer = true;
+            }
             if r.wait_first_ack {
                 // Loaded its diskless RDB: the stream may follow now.
                 r.wait_first_ack = false;

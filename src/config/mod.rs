@@ -227,6 +227,7 @@ mod ids {
     pub const REPL_PING_REPLICA_PERIOD: usize = index_of("repl-ping-replica-period");
     pub const REPL_BACKLOG_TTL: usize = index_of("repl-backlog-ttl");
     pub const REPL_DISKLESS_SYNC: usize = index_of("repl-diskless-sync");
+    pub const REPL_DISKLESS_LOAD: usize = index_of("repl-diskless-load");
     pub const REPL_DISKLESS_SYNC_DELAY: usize = index_of("repl-diskless-sync-delay");
     pub const REPL_DISKLESS_SYNC_MAX_REPLICAS: usize = index_of("repl-diskless-sync-max-replicas");
     pub const REPLICA_ANNOUNCE_IP: usize = index_of("replica-announce-ip");
@@ -548,6 +549,11 @@ impl Config {
     /// Full syncs stream the RDB to replica sockets instead of writing a dump first.
     pub fn repl_diskless_sync(&self) -> bool {
         self.flag(ids::REPL_DISKLESS_SYNC)
+    }
+
+    /// How a replica loads its master's RDB: 0 disabled (via a file), 1 on-empty-db, 2 swapdb.
+    pub fn repl_diskless_load(&self) -> i32 {
+        self.choice(ids::REPL_DISKLESS_LOAD)
     }
 
     /// Seconds a diskless sync waits for more replicas to join it.

@@ -287,7 +287,7 @@ pub(crate) const TABLE: &[Spec] = &[
     // Enum configs
     row("supervised", None, IMMUTABLE, choice(SUPERVISED, 0)),
     row("syslog-facility", None, IMMUTABLE | NA, choice(SYSLOG_FACILITY, 16 << 3)),
-    row("repl-diskless-load", None, DEBUG | DENY_LOADING | NA, choice(REPL_DISKLESS_LOAD, 0)),
+    row("repl-diskless-load", None, DEBUG | DENY_LOADING, choice(REPL_DISKLESS_LOAD, 0)),
     row("loglevel", None, 0, choice(LOGLEVEL, 2)),
     row("maxmemory-policy", None, 0, choice(MAXMEMORY_POLICY, MAXMEMORY_NOEVICTION)),
     row("appendfsync", None, 0, choice(APPENDFSYNC, 2)),

@@ -61,6 +61,8 @@ pub struct ConnectedReplica {
     pub wait_first_ack: bool,
     /// When it asked for a full sync (unix ms): the diskless delay counts from there.
     pub requested_ms: u64,
+    /// It ACKed (so loaded the streamed RDB) before the transfer's child was reaped.
+    pub acked_during_transfer: bool,
 }
 
 impl ConnectedReplica {
@@ -79,6 +81,7 @@ impl ConnectedReplica {
             socket_transfer: false,
             wait_first_ack: false,
             requested_ms: unix_ms(),
+            acked_during_transfer: false,
         }
     }
 }
@@ -389,7 +392,8 @@ impl Server {
                 r.socket_transfer = false;
                 if ok {
                     r.state = ReplicaState::Online;
-                    r.wait_first_ack = true;
+                    // A replica only ACKs once it loaded the RDB: if it already did, stream now.
+                    r.wait_first_ack = !r.acked_during_transfer;
                     r.ack_time_ms = unix_ms();
                     log::info!(
                         "Streamed RDB transfer with replica {} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming",

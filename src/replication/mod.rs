@@ -85,6 +85,7 @@ impl Server {
     pub fn repl_feed_raw(&mut self, bytes: &[u8]) {
         let size = self.config.repl_backlog_size() as usize;
         let Some(b) = self.repl.backlog.as_mut() else { return };
+        let old_end = b.end_offset();
         let added = b.feed(bytes, size);
         self.repl.master_repl_offset = b.end_offset() - 1;
         for i in 0..self.repl.replicas.len() {
@@ -93,7 +94,8 @@ impl Server {
             let Some(r) = c.replica.as_ref() else { continue };
             let (online, has_place) =
                 (r.state == master::ReplicaState::Online && !r.wait_first_ack, r.stream_from.is_some());
-            if online {
+            // A replica that was behind already has a write queued or its socket armed.
+            if online && r.stream_from == Some(old_end) {
                 self.queue_write(slot);
             }
             // Redis checks the limits of replicas (and trims) when the stream grew by a block.

@@ -80,6 +80,9 @@ pub struct MasterLink {
     pub pending_relay: Vec<u8>,
     /// The next reply of the master client must reach the master (REPLCONF GETACK).
     pub force_reply: bool,
+    /// The transfer in progress is parsed straight into memory (repl-diskless-load), not saved as
+    /// the dump file first; the server reports itself loading meanwhile.
+    pub diskless_load: bool,
 }
 
 impl Default for MasterLink {
@@ -100,6 +103,7 @@ impl Default for MasterLink {
             master_db: 0,
             pending_relay: Vec::new(),
             force_reply: false,
+            diskless_load: false,
         }
     }
 }
@@ -203,6 +207,7 @@ impl Server {
     /// is offered to the new master with PSYNC.
     pub fn repl_set_master(&mut self, host: &str, port: u16) {
         let was_master = !self.is_replica();
+        self.disconnect_all_blocked_clients();
         self.repl_drop_link();
         self.config.set_replicaof(Some((host.to_string(), port)));
         crate::log::set_role(b'S');
@@ -268,6 +273,7 @@ impl Server {
         }
         self.link.buf.clear();
         self.link.payload = None;
+        self.link.diskless_load = false;
         self.link.pending_relay.clear();
         if self.link.state == LinkState::Connected {
             self.link.down_since_ms = unix_ms();
@@ -636,7 +642,11 @@ impl Server {
                     return false;
                 }
                 self.link.payload = Some(Payload::Eof(mark.as_bytes().to_vec()));
-                log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                self.link.diskless_load = self.repl_use_diskless_load();
+                log::info!(
+                    "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {}",
+                    if self.link.diskless_load { "to parser" } else { "to disk" }
+                );
             } else {
                 let Ok(len) = spec.parse::<usize>() else {
                     log::warn!("Bad protocol from MASTER: invalid bulk length '{spec}'");
@@ -645,7 +655,11 @@ impl Server {
                 };
                 self.link.transfer_size = len as i64;
                 self.link.payload = Some(Payload::Sized(len));
-                log::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master to disk");
+                self.link.diskless_load = self.repl_use_diskless_load();
+                log::info!(
+                    "MASTER <-> REPLICA sync: receiving {len} bytes from master {}",
+                    if self.link.diskless_load { "to parser" } else { "to disk" }
+                );
             }
         }
         let complete = match &self.link.payload {
@@ -663,7 +677,8 @@ impl Server {
         }
         let eof_mode = matches!(self.link.payload, Some(Payload::Eof(_)));
         self.link.payload = None;
-        if self.repl_load_transferred(&rdb).is_err() {
+        let diskless = std::mem::take(&mut self.link.diskless_load);
+        if self.repl_load_transferred(&rdb, diskless).is_err() {
             self.repl_link_failed();
             return false;
         }
@@ -674,14 +689,33 @@ impl Server {
         false
     }
 
+    /// Whether the RDB about to arrive is loaded without the dump file (repl-diskless-load swapdb,
+    /// or on-empty-db with nothing to lose).
+    fn repl_use_diskless_load(&self) -> bool {
+        match self.config.repl_diskless_load() {
+            1 => self.dbs.iter().all(|d| d.is_empty()),
+            2 => true,
+            _ => false,
+        }
+    }
+
+    /// Reported as loading (INFO loading:1, -LOADING to most commands) while a diskless-load
+    /// transfer is in progress, as Redis is while it parses from the socket.
+    pub fn repl_diskless_loading(&self) -> bool {
+        self.link.diskless_load && self.link.state == LinkState::Transfer && self.link.payload.is_some()
+    }
+
     /// Replace the dataset with the master's RDB: saved as our dump file first (as Redis does with
-    /// its transfer temp file), then loaded.
-    fn repl_load_transferred(&mut self, rdb: &[u8]) -> Result<(), ()> {
+    /// its transfer temp file) unless loading diskless, then loaded.
+    fn repl_load_transferred(&mut self, rdb: &[u8], diskless: bool) -> Result<(), ()> {
         let tmp = format!("temp-{}.{}.rdb", unix_ms() / 1000, std::process::id());
-        let saved =
+        let saved = if diskless {
+            Ok(())
+        } else {
             std::fs::File::create(&tmp).and_then(|mut f| f.write_all(rdb).and_then(|()| f.sync_all())).and_then(|()| {
                 crate::server::rdb_persistence::rename_durably(tmp.as_ref(), self.config.dbfilename().as_ref())
-            });
+            })
+        };
         if let Err(e) = saved {
             log::warn!(
                 "Failed trying to rename the temp DB into {} in MASTER <-> REPLICA synchronization: {e}",

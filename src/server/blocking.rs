@@ -351,6 +351,25 @@ impl Server {
         was_blocked
     }
 
+    /// Becoming a replica: every blocked client is told so and disconnected (Redis's
+    /// disconnectAllBlockedClients), or a BLPOP served later would diverge from the new master.
+    pub fn disconnect_all_blocked_clients(&mut self) {
+        let blocked: Vec<usize> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.as_ref().is_some_and(|c| c.blocked.is_some()))
+            .map(|(s, _)| s)
+            .collect();
+        for slot in blocked {
+            let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
+            self.unblock(&mut c);
+            c.reply
+                .error(b"UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+            c.flags |= cflags::CLOSE_AFTER_REPLY;
+            self.finish_unblocked(c);
+        }
+    }
+
     /// Process the input that unblocked clients sent while they waited.
     pub fn resume_unblocked_clients(&mut self) {
         while !self.blocking.unblocked.is_empty() {

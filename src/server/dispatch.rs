@@ -31,6 +31,10 @@ impl Server {
             self.reject(c, cmd_id, &error::NOAUTH.into());
             return;
         }
+        if self.repl_diskless_loading() && !spec.has(flags::LOADING) {
+            self.reject(c, cmd_id, &error::LOADING.into());
+            return;
+        }
         if spec.has(flags::PROTECTED) && !self.debug_allowed(c) {
             let e = CmdError::err(format!(
                 "{} command not allowed. If the {} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",

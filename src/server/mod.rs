@@ -670,6 +670,8 @@ impl Server {
             );
             self.stats.client_outbuf_limit_disconnections += 1;
             c.flags |= cflags::CLOSE_ASAP;
+            // Freed before the loop sleeps, even if nothing else would write to it.
+            self.queue_write(c.slot);
         }
     }
 
