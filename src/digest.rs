@@ -258,6 +258,11 @@ impl DatasetDigest {
 // digests, which are defined in terms of it.
 // ---------------------------------------------------------------------------
 
+/// SHA-1 of `data` as 40 lowercase hex digits (script ids, redis.sha1hex).
+pub fn sha1_hex(data: &[u8]) -> String {
+    to_hex(&sha1(data))
+}
+
 fn sha1(data: &[u8]) -> [u8; 20] {
     let mut state: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
     let mut blocks = data.chunks_exact(64);
@@ -313,10 +318,6 @@ fn sha1_block(state: &mut [u32; 5], block: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sha1_hex(data: &[u8]) -> String {
-        to_hex(&sha1(data))
-    }
 
     #[test]
     fn sha1_known_vectors() {

@@ -27,6 +27,7 @@ pub mod persistence;
 pub mod proctitle;
 pub mod replication;
 pub mod resp;
+pub mod scripting;
 pub mod server;
 #[cfg(test)]
 pub mod test_rng;

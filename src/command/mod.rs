@@ -21,6 +21,7 @@ pub mod memory;
 pub mod persistence_cmd;
 pub mod pubsub;
 pub mod replication_cmd;
+pub mod scripting_cmd;
 pub mod server_cmd;
 pub mod set;
 pub mod sort;
@@ -312,6 +313,7 @@ impl CommandTable {
             zset::COMMANDS,
             persistence_cmd::COMMANDS,
             replication_cmd::COMMANDS,
+            scripting_cmd::COMMANDS,
             memory::COMMANDS,
         ];
         let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };

@@ -154,6 +154,8 @@ pub struct Server {
     pub pause: Option<Pause>,
     /// A FAILOVER in progress (it pauses writes too).
     pub failover: crate::replication::failover::Failover,
+    /// The Lua engine, cached EVAL scripts and FUNCTION libraries.
+    pub scripting: crate::scripting::Scripting,
     /// Set by signal handlers and SHUTDOWN; acted on in the cron / before sleeping.
     pub shutdown_asap: bool,
     /// Clients with output waiting, flushed before the next poll.
@@ -242,6 +244,7 @@ impl Server {
             monitors: Vec::new(),
             pause: None,
             failover: Default::default(),
+            scripting: crate::scripting::Scripting::new(),
             shutdown_asap: false,
             pending_writes: Vec::new(),
             pending_reads: Vec::new(),

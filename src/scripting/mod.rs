@@ -1,0 +1,235 @@
+//! Lua scripting (Redis's eval.c, function_lua.c, script.c): one embedded Lua 5.1 state that runs
+//! EVAL scripts (cached by SHA1) and FUNCTION libraries, and the `redis` API they call back into.
+//!
+//! A script runs to completion inside the command that started it: its `redis.call`s go through
+//! the normal `call` path on a client of its own, so what they change is propagated like any
+//! command's effects (wrapped in MULTI/EXEC when there are several), and the EVAL itself never is.
+//! The Lua state is moved out of the server while a script runs, so the callbacks can borrow the
+//! server; nothing here keeps a reference into the keyspace across calls.
+//!
+//! Never blocks on anything but the script itself: blocking commands called from a script return
+//! at once, as in Redis.
+
+pub mod lua_value;
+pub mod runner;
+
+use std::collections::{BTreeMap, HashMap};
+
+use mlua::{Lua, LuaOptions, RegistryKey, StdLib};
+
+use crate::error::CmdError;
+
+/// Script flags (`#!lua flags=...`, FUNCTION flags), Redis's SCRIPT_FLAG_*.
+pub mod script_flags {
+    pub const NO_WRITES: u32 = 1;
+    pub const ALLOW_OOM: u32 = 1 << 1;
+    pub const ALLOW_STALE: u32 = 1 << 2;
+    pub const NO_CLUSTER: u32 = 1 << 3;
+    pub const ALLOW_CROSS_SLOT: u32 = 1 << 4;
+    /// An EVAL script without a shebang: the old rules (no declared flags).
+    pub const EVAL_COMPAT: u32 = 1 << 5;
+
+    pub const NAMES: &[(&str, u32)] = &[
+        ("no-writes", NO_WRITES),
+        ("allow-oom", ALLOW_OOM),
+        ("allow-stale", ALLOW_STALE),
+        ("no-cluster", NO_CLUSTER),
+        ("allow-cross-slot-keys", ALLOW_CROSS_SLOT),
+    ];
+}
+
+/// An EVAL script in the cache.
+pub struct EvalScript {
+    pub body: Vec<u8>,
+    pub func: RegistryKey,
+    pub flags: u32,
+}
+
+/// A function registered by a library.
+pub struct FunctionDef {
+    pub name: String,
+    pub flags: u32,
+    pub description: Option<String>,
+    pub func: RegistryKey,
+}
+
+/// A FUNCTION library: its code and what it registered.
+pub struct Library {
+    pub code: Vec<u8>,
+    pub functions: Vec<FunctionDef>,
+}
+
+/// The scripting engine's state.
+pub struct Scripting {
+    /// None while a script runs (the runner holds it).
+    pub lua: Option<Lua>,
+    pub scripts: HashMap<String, EvalScript>,
+    pub libraries: BTreeMap<String, Library>,
+    /// Function name -> its library's name.
+    pub functions: HashMap<String, String>,
+    /// Name of the running script or function, for SCRIPT KILL / FUNCTION KILL.
+    pub running: Option<String>,
+}
+
+/// Lua run at startup: the error handler that records where an error happened (the user's code,
+/// not our wrappers), and `redis.call`/`pcall` on top of the per-run raw call, which returns an
+/// error table instead of raising.
+const PRELUDE: &str = r#"
+local dbg = debug
+debug = nil
+loadfile = nil
+dofile = nil
+function __redis__err__handler(err)
+  local level = 2
+  local i = dbg.getinfo(level, 'nSl')
+  while i and (i.what == 'C' or i.source == '@redis_api') do
+    level = level + 1
+    i = dbg.getinfo(level, 'nSl')
+  end
+  if type(err) ~= 'table' then
+    local s = tostring(err)
+    -- An error reply raised by redis.call travels as a marked message.
+    local reply = string.match(s, '\1REDISERR:(.-)\1')
+    if reply then
+      err = {err = reply}
+    else
+      err = {err = 'ERR ' .. s}
+    end
+  end
+  if i then
+    err['source'] = i.source
+    err['line'] = i.currentline
+  end
+  return err
+end
+function __redis__run(f, keys, args, with_args)
+  if with_args then
+    return xpcall(function() return f(keys, args) end, __redis__err__handler)
+  end
+  return xpcall(f, __redis__err__handler)
+end
+"#;
+
+/// `redis.call` and `redis.pcall` when no script runs.
+pub const REDIS_CALL_OUTSIDE_SCRIPT: &str = "redis.call = function() error({err = 'ERR redis.call/pcall can only be called inside a script invocation'}) end\nredis.pcall = function() return {err = 'ERR redis.call/pcall can only be called inside a script invocation'} end";
+
+/// The `redis` table's Lua-side functions (chunk name `@redis_api`, skipped in error positions).
+const REDIS_API: &str = r#"
+redis.call = function() error({err = 'ERR redis.call/pcall can only be called inside a script invocation'}) end
+redis.pcall = function() return {err = 'ERR redis.call/pcall can only be called inside a script invocation'} end
+redis.error_reply = function(e)
+  if type(e) ~= 'string' then error('wrong number or type of arguments') end
+  if string.sub(e, 1, 1) == '-' then e = string.sub(e, 2) end
+  return {err = e}
+end
+redis.status_reply = function(s)
+  if type(s) ~= 'string' then error('wrong number or type of arguments') end
+  return {ok = s}
+end
+redis.replicate_commands = function() return true end
+redis.REPL_NONE = 0
+redis.REPL_SLAVE = 1
+redis.REPL_REPLICA = 1
+redis.REPL_AOF = 2
+redis.REPL_ALL = 3
+redis.LOG_DEBUG = 0
+redis.LOG_VERBOSE = 1
+redis.LOG_NOTICE = 2
+redis.LOG_WARNING = 3
+"#;
+
+impl Scripting {
+    pub fn new() -> Scripting {
+        // SAFETY: `debug` is only loaded for the prelude's error handler, which keeps it in a
+        // local and removes the global before any user code runs, as Redis does.
+        let lua = unsafe {
+            Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::new())
+        };
+        let setup = || -> mlua::Result<()> {
+            lua.load(PRELUDE).set_name("@redis_prelude").exec()?;
+            let redis = lua.create_table()?;
+            redis.set(
+                "sha1hex",
+                lua.create_function(|_, s: mlua::LuaString| Ok(crate::digest::sha1_hex(&s.as_bytes())))?,
+            )?;
+            redis.set(
+                "log",
+                lua.create_function(|_, (level, msg): (i64, mlua::Variadic<mlua::LuaString>)| {
+                    let text: Vec<String> = msg.iter().map(|s| s.to_string_lossy()).collect();
+                    let text = text.join(" ");
+                    match level {
+                        0 => log::debug!("{text}"),
+                        1 => log::debug!("{text}"),
+                        2 => log::info!("{text}"),
+                        _ => log::warn!("{text}"),
+                    }
+                    Ok(())
+                })?,
+            )?;
+            redis.set("setresp", lua.create_function(|_, _v: i64| Ok(()))?)?;
+            redis.set("set_repl", lua.create_function(|_, _v: i64| Ok(()))?)?;
+            redis.set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
+            redis.set("debug", lua.create_function(|_, _v: mlua::MultiValue| Ok(()))?)?;
+            lua.globals().set("redis", redis)?;
+            lua.load(REDIS_API).set_name("@redis_api").exec()?;
+            Ok(())
+        };
+        setup().expect("Lua prelude");
+        Scripting {
+            lua: Some(lua),
+            scripts: HashMap::new(),
+            libraries: BTreeMap::new(),
+            functions: HashMap::new(),
+            running: None,
+        }
+    }
+
+    /// SCRIPT FLUSH: forget every cached EVAL script.
+    pub fn flush_scripts(&mut self) {
+        self.scripts.clear();
+        if let Some(lua) = &self.lua {
+            lua.expire_registry_values();
+        }
+    }
+}
+
+impl Default for Scripting {
+    fn default() -> Self {
+        Scripting::new()
+    }
+}
+
+/// Parse an EVAL shebang (`#!lua [flags=a,b]`): the flags, and the body with the shebang line
+/// blanked (so line numbers stay right). Without a shebang: EVAL_COMPAT.
+pub fn eval_shebang(body: &[u8]) -> Result<(u32, Vec<u8>), CmdError> {
+    if !body.starts_with(b"#!") {
+        return Ok((script_flags::EVAL_COMPAT, body.to_vec()));
+    }
+    let end = memchr::memchr(b'\n', body).unwrap_or(body.len());
+    let line = String::from_utf8_lossy(&body[2..end]).into_owned();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if engine != "lua" {
+        return Err(CmdError::err(format!("Unexpected engine in script shebang: {engine}")));
+    }
+    let mut flags = 0;
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(CmdError::err(format!("Unknown lua shebang option: {part}")));
+        };
+        for name in list.split(',').filter(|f| !f.is_empty()) {
+            match script_flags::NAMES.iter().find(|(n, _)| *n == name) {
+                Some((_, bit)) => flags |= bit,
+                None => return Err(CmdError::err(format!("Unexpected flag in script shebang: {name}"))),
+            }
+        }
+    }
+    let mut rest = body[end..].to_vec();
+    rest.insert(0, b' ');
+    Ok((flags, rest))
+}
+
+/// Names of libraries and functions: letters, digits and underscores, at least one.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}

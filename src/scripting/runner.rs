@@ -1,0 +1,268 @@
+//! Running one script or function: the checks Redis makes before (scriptPrepareForRun) and on
+//! each `redis.call` (scriptCall), the call itself through the server's `call` on the script's
+//! own client, and turning the result or the error into the caller's reply.
+//!
+//! The Lua state is taken out of the server for the run and put back after, so the raw-call
+//! callback can hold the server mutably; it lives only inside `Lua::scope`.
+
+use std::cell::RefCell;
+
+use mlua::{Lua, MultiValue, Value};
+
+use super::lua_value::{lua_to_reply, number_arg, resp_to_lua};
+use super::script_flags;
+use crate::client::{Client, Stream, flags as cflags};
+use crate::command::{Args, Lookup, flags};
+use crate::error::{self, CmdError, CmdResult};
+use crate::server::Server;
+
+/// Client id of the script client (Redis's lua client is also special-cased by id).
+pub const SCRIPT_CLIENT_ID: u64 = u64::MAX - 1;
+
+/// What a run needs to know besides the code.
+pub struct RunSpec<'a> {
+    /// `f_<sha>` for EVAL, the function's name for FCALL (error texts, SCRIPT KILL).
+    pub name: String,
+    pub flags: u32,
+    /// EVAL_RO / EVALSHA_RO / FCALL_RO.
+    pub read_only_cmd: bool,
+    pub keys: Vec<&'a [u8]>,
+    pub args: Vec<&'a [u8]>,
+    /// FCALL passes keys and args as arguments; EVAL sets the KEYS and ARGV globals.
+    pub function_mode: bool,
+}
+
+/// Per-run state the raw call consults.
+struct RunState<'s> {
+    srv: &'s mut Server,
+    client: Client,
+    /// No write may run (no-writes flag or a *_RO command).
+    read_only: bool,
+    /// The script already wrote: later writes cannot be refused half-way.
+    write_dirty: bool,
+    /// Over maxmemory when the script started.
+    oom_at_start: bool,
+    /// The caller is our master (its scripts are obeyed, as any command from it).
+    caller_is_master: bool,
+}
+
+impl Server {
+    /// Redis's scriptPrepareForRun: refuse a run the server state does not allow.
+    fn script_prepare(&mut self, c: &Client, spec: &RunSpec) -> Result<(), CmdError> {
+        let stale = self.is_replica() && !self.repl_link_up() && !self.config.replica_serve_stale_data();
+        let f = spec.flags;
+        if f & script_flags::EVAL_COMPAT != 0 {
+            if stale {
+                return Err(error::MASTERDOWN.into());
+            }
+            return Ok(());
+        }
+        if stale && f & script_flags::ALLOW_STALE == 0 {
+            return Err(CmdError::from(
+                "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.",
+            ));
+        }
+        if f & script_flags::NO_WRITES == 0 {
+            if self.is_replica() && self.config.replica_read_only() && !c.is_master {
+                return Err(CmdError::from("READONLY Can not run script with write flag on readonly replica"));
+            }
+            if self.writes_refused_by_bgsave_error() && !c.is_master {
+                return Err(CmdError::from(
+                    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.",
+                ));
+            }
+            if spec.read_only_cmd {
+                return Err(CmdError::err("Can not execute a script with write flag using *_ro command."));
+            }
+            if !self.is_replica()
+                && self.config.min_replicas_max_lag() > 0
+                && self.config.min_replicas_to_write() > 0
+                && (self.repl_good_replicas() as u64) < self.config.min_replicas_to_write()
+            {
+                return Err(error::NOREPLICAS.into());
+            }
+        }
+        if self.config.maxmemory() > 0
+            && f & (script_flags::ALLOW_OOM | script_flags::NO_WRITES) == 0
+            && crate::command::info::used_memory() > self.config.maxmemory()
+        {
+            return Err(CmdError::from(
+                "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Run `func` (a compiled script or a library function) for client `c` and reply to it.
+    pub fn script_run(&mut self, c: &mut Client, func: mlua::Function, spec: RunSpec) -> CmdResult {
+        self.script_prepare(c, &spec)?;
+        let Some(lua) = self.scripting.lua.take() else {
+            return Err(CmdError::from(
+                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+            ));
+        };
+        // Nothing the script does is this command's own effect: only its calls propagate.
+        self.prevent_propagation();
+        self.scripting.running = Some(spec.name.clone());
+        let mut client = Client::new(SCRIPT_CLIENT_ID, usize::MAX, Stream::Detached, String::new(), String::new(), 0);
+        client.db = c.db;
+        client.authenticated = true;
+        client.is_master = c.is_master;
+        // Blocking commands must not block inside a script.
+        client.flags |= cflags::EXECUTING_MULTI;
+        let oom_at_start = self.config.maxmemory() > 0 && crate::command::info::used_memory() > self.config.maxmemory();
+        let read_only = spec.read_only_cmd || spec.flags & script_flags::NO_WRITES != 0;
+        let caller_is_master = c.is_master;
+        let resp = c.reply.resp;
+        let state =
+            RefCell::new(RunState { srv: self, client, read_only, write_dirty: false, oom_at_start, caller_is_master });
+        let outcome = lua.scope(|scope| {
+            // Rust functions, so C functions to Lua: an error's position is the script's line
+            // even after `return redis.call(...)` (Lua 5.1 keeps no frame for a tail-called Lua
+            // function).
+            let call = scope.create_function(|lua, argv: MultiValue| {
+                let v = state.borrow_mut().raw_call(lua, argv)?;
+                if let Value::Table(t) = &v
+                    && let Ok(Some(err)) = t.raw_get::<Option<String>>("err")
+                {
+                    return Err(mlua::Error::RuntimeError(format!("\u{1}REDISERR:{err}\u{1}")));
+                }
+                Ok(v)
+            })?;
+            let pcall = scope.create_function(|lua, argv: MultiValue| state.borrow_mut().raw_call(lua, argv))?;
+            let globals = lua.globals();
+            let redis: mlua::Table = globals.get("redis")?;
+            redis.raw_set("call", call)?;
+            redis.raw_set("pcall", pcall)?;
+            let keys = lua
+                .create_sequence_from(spec.keys.iter().map(|k| lua.create_string(k)).collect::<Result<Vec<_>, _>>()?)?;
+            let args = lua
+                .create_sequence_from(spec.args.iter().map(|a| lua.create_string(a)).collect::<Result<Vec<_>, _>>()?)?;
+            if !spec.function_mode {
+                globals.raw_set("KEYS", keys.clone())?;
+                globals.raw_set("ARGV", args.clone())?;
+            }
+            let run: mlua::Function = globals.get("__redis__run")?;
+            run.call::<(bool, Value)>((func, keys, args, spec.function_mode))
+        });
+        // Outside a run (FUNCTION LOAD's top level) they refuse, as in Redis.
+        let _ = lua.load(super::REDIS_CALL_OUTSIDE_SCRIPT).set_name("@redis_api").exec();
+        let state = state.into_inner();
+        let srv = state.srv;
+        srv.scripting.lua = Some(lua);
+        srv.scripting.running = None;
+        match outcome {
+            Ok((true, v)) => {
+                let mut out = crate::resp::reply::ReplyBuf::new(resp);
+                lua_to_reply(&v, &mut out, 0);
+                c.reply.buf.extend_from_slice(&out.buf);
+                Ok(())
+            }
+            Ok((false, Value::Table(t))) => {
+                let msg: String =
+                    t.get::<Option<String>>("err").ok().flatten().unwrap_or_else(|| "ERR unknown error".into());
+                let msg = msg.strip_prefix('-').unwrap_or(&msg).to_string();
+                let source: Option<String> = t.get("source").ok().flatten();
+                let line: Option<i64> = t.get("line").ok().flatten();
+                let text = match (source, line) {
+                    (Some(src), Some(line)) => format!("{msg} script: {}, on {src}:{line}.", spec.name),
+                    _ => msg,
+                };
+                Err(CmdError::from(text))
+            }
+            Ok((false, other)) => Err(CmdError::err(format!(
+                "Error running script {}, {:.100}",
+                spec.name,
+                other.to_string().unwrap_or_else(|_| "execution failure".into())
+            ))),
+            Err(e) => Err(CmdError::err(format!("Error running script {}, {:.100}", spec.name, e.to_string()))),
+        }
+    }
+}
+
+/// An error table as `redis.pcall` returns it ({err="CODE message"}).
+fn error_table(lua: &Lua, text: &str) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    let text = text.trim_end_matches(['\r', '\n']);
+    let full = if text.split(' ').next().is_some_and(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_uppercase())) {
+        text.to_string()
+    } else {
+        format!("ERR {text}")
+    };
+    t.set("err", full)?;
+    Ok(Value::Table(t))
+}
+
+impl RunState<'_> {
+    /// `redis.call` / `redis.pcall` without raising: the reply as a Lua value, or an error table.
+    fn raw_call(&mut self, lua: &Lua, argv: MultiValue) -> mlua::Result<Value> {
+        if argv.is_empty() {
+            return error_table(lua, "Please specify at least one argument for this redis lib call");
+        }
+        let mut buf = Vec::new();
+        let mut ranges = Vec::with_capacity(argv.len());
+        for v in argv.iter() {
+            let start = buf.len();
+            match v {
+                Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+                Value::Integer(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+                Value::Number(n) => buf.extend_from_slice(&number_arg(*n)),
+                _ => return error_table(lua, "Lua redis lib command arguments must be strings or integers"),
+            }
+            ranges.push((start, buf.len()));
+        }
+        let args = Args::new(&buf, &ranges);
+        let srv = &mut *self.srv;
+        let cmd_id = match srv.commands.lookup(&args) {
+            Lookup::Found(cmd) if cmd.spec.arity_ok(args.len()) => cmd.id,
+            Lookup::Found(_) => return error_table(lua, "Wrong number of args calling Redis command from script"),
+            _ => return error_table(lua, "Unknown Redis command called from script"),
+        };
+        let spec = srv.commands.commands[cmd_id].spec;
+        if spec.has(flags::NOSCRIPT) {
+            return error_table(lua, "This Redis command is not allowed from script");
+        }
+        if srv.is_replica()
+            && !srv.repl_link_up()
+            && !srv.config.replica_serve_stale_data()
+            && !spec.has(flags::STALE)
+            && !self.caller_is_master
+        {
+            return error_table(lua, "Can not execute the command on a stale replica");
+        }
+        let writes = spec.has(flags::WRITE);
+        if self.read_only && (writes || spec.has(flags::MAY_REPLICATE)) {
+            return error_table(lua, "Write commands are not allowed from read-only scripts.");
+        }
+        if writes && !self.write_dirty {
+            if srv.is_replica() && srv.config.replica_read_only() && !self.caller_is_master {
+                return error_table(lua, error::READONLY);
+            }
+            if srv.writes_refused_by_bgsave_error() {
+                return error_table(lua, error::MISCONF);
+            }
+            if !srv.is_replica()
+                && srv.config.min_replicas_max_lag() > 0
+                && srv.config.min_replicas_to_write() > 0
+                && (srv.repl_good_replicas() as u64) < srv.config.min_replicas_to_write()
+            {
+                return error_table(lua, error::NOREPLICAS);
+            }
+        }
+        if self.oom_at_start && !self.write_dirty && !self.caller_is_master && spec.has(flags::DENYOOM) {
+            return error_table(lua, error::OOM);
+        }
+        if writes {
+            self.write_dirty = true;
+        }
+        self.client.last_cmd = Some(cmd_id);
+        srv.call(&mut self.client, cmd_id, &args);
+        let reply = std::mem::take(&mut self.client.reply.buf);
+        let mut pos = 0;
+        let v = if reply.is_empty() { Ok(Value::Nil) } else { resp_to_lua(lua, &reply, &mut pos) };
+        let mut reply = reply;
+        reply.clear();
+        self.client.reply.buf = reply;
+        v
+    }
+}
