@@ -61,6 +61,16 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             c.reply.ok();
         }
         (b"reload", _) => debug_reload(srv, c, args)?,
+        (b"replicate", n) if n >= 3 => {
+            // Straight into the stream, even what the master itself would refuse (a test knob
+            // for data divergence).
+            let mut cmd = Vec::new();
+            let argv: Vec<&[u8]> = args.iter().skip(2).collect();
+            crate::server::propagation::encode_command(&mut cmd, argv.len(), argv.into_iter());
+            let db = srv.repl.selected_db.unwrap_or(0);
+            srv.repl_feed(db, &cmd);
+            c.reply.ok();
+        }
         (b"aof-flush-sleep", 3) => {
             srv.aof.flush_sleep_us = u64::try_from(args.i64(2)?).unwrap_or(0);
             c.reply.ok();
@@ -228,6 +238,9 @@ fn debug_reload(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             srv.touch_all_watched_in_db(db, None);
             srv.dbs[db].clear();
         }
+        // The dump carries the function libraries too.
+        srv.scripting.libraries.clear();
+        srv.scripting.functions.clear();
     }
     if srv.rdb_load(&filename).is_err() {
         return Err(CmdError::err("Error trying to load the RDB dump"));

@@ -135,6 +135,23 @@ fn replconf(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             } else if value.eq_ignore_ascii_case(b"psync2") {
                 conf.capa_psync2 = true;
             }
+        } else if args.is(j, "rdb-only") {
+            let v = args.i64(j + 1)?;
+            if v != 0 && v != 1 {
+                return Err(error::SYNTAX.into());
+            }
+            c.replconf.get_or_insert_with(Default::default).rdb_only = v == 1;
+        } else if args.is(j, "rdb-filter-only") {
+            let filter = value;
+            let conf = c.replconf.get_or_insert_with(Default::default);
+            if filter.eq_ignore_ascii_case(b"functions") {
+                conf.functions_only = true;
+            } else if !filter.is_empty() {
+                return Err(CmdError::err(format!(
+                    "Unsupported rdb-filter-only option: {}",
+                    String::from_utf8_lossy(filter)
+                )));
+            }
         } else if args.is(j, "ack") {
             // Only from replicas, and never answered.
             let Some(r) = c.replica.as_mut() else { return Ok(()) };

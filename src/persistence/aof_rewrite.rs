@@ -49,12 +49,21 @@ fn lp_bytes(v: LpValue<'_>) -> Vec<u8> {
     v.to_bytes(&mut scratch).to_vec()
 }
 
-/// Write every key of `dbs` as commands. `timestamp` starts the file with a `#TS:` annotation
-/// (aof-timestamp-enabled). Keys already expired at `now_ms` are left out.
-pub fn write_dataset<W: Write>(dbs: &[Db], timestamp: Option<u64>, out: &mut W) -> io::Result<()> {
+/// Write every FUNCTION library (as FUNCTION LOAD) and every key of `dbs` as commands.
+/// `timestamp` starts the file with a `#TS:` annotation (aof-timestamp-enabled). Keys already
+/// expired at `now_ms` are left out.
+pub fn write_dataset<W: Write>(
+    dbs: &[Db],
+    functions: &[Vec<u8>],
+    timestamp: Option<u64>,
+    out: &mut W,
+) -> io::Result<()> {
     let mut buf = Vec::with_capacity(FLUSH_AT * 2);
     if let Some(ts) = timestamp {
         buf.extend_from_slice(format!("#TS:{ts}\r\n").as_bytes());
+    }
+    for code in functions {
+        encode_command(&mut buf, 3, [b"FUNCTION".as_slice(), b"LOAD", code].into_iter());
     }
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     for db in dbs {

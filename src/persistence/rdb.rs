@@ -52,6 +52,8 @@ pub struct SaveInfo {
     /// `rdb-key-save-delay`: microseconds to sleep after each key (a testing knob that makes a
     /// background save slow on purpose; only ever set in the child's copy).
     pub key_delay_us: i64,
+    /// FUNCTION libraries' code, saved before the keys.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// The thresholds values are rebuilt with on load.
@@ -197,6 +199,10 @@ pub fn save<W: Write>(dbs: &[Db], info: &SaveInfo, opts: SaveOptions, now_ms: i6
         write_aux_int(&mut w, "repl-offset", *offset);
     }
     write_aux_int(&mut w, "aof-base", info.aof_base as i64);
+    for code in &info.functions {
+        w.write_u8(opcode::FUNCTION2);
+        w.write_string(code);
+    }
     for db in dbs {
         if db.is_empty() {
             continue;
@@ -283,6 +289,8 @@ pub fn load_dump_payload(p: &[u8], limits: &LoadLimits) -> Result<Value, RdbErro
 /// What the loader hands to its caller besides keys: RESIZEDB's counts for the current db.
 pub enum LoadEvent {
     Key(LoadedKey),
+    /// A FUNCTION library's code (`#!lua name=...` and its body).
+    Function(Vec<u8>),
     /// A db's expected key and expiry counts, before its keys.
     Resize {
         db: usize,
@@ -366,8 +374,23 @@ pub fn load(
                 }
             }
             opcode::MODULE_AUX => return Err(r.error("module data (this server has no modules)")),
-            opcode::FUNCTION | opcode::FUNCTION2 => {
-                return Err(r.error("functions library (ferrodis has no functions)"));
+            opcode::FUNCTION2 => {
+                let code = r.read_string()?;
+                on_event(LoadEvent::Function(code))?;
+            }
+            opcode::FUNCTION => {
+                // The 7.0 release candidates' form, rebuilt as the library code 7.0 keeps.
+                let name = r.read_string()?;
+                let engine = r.read_string()?;
+                if r.read_plain_len()? != 0 {
+                    r.read_string()?;
+                }
+                let body = r.read_string()?;
+                let mut code =
+                    format!("#!{} name={}\n", String::from_utf8_lossy(&engine), String::from_utf8_lossy(&name))
+                        .into_bytes();
+                code.extend_from_slice(&body);
+                on_event(LoadEvent::Function(code))?;
             }
             ty => {
                 if !rdb_type::is_object_type(ty) {

@@ -35,11 +35,12 @@ pub struct RdbPipe {
 impl Server {
     /// Fork the child that streams the RDB to the replicas waiting for a full sync. The caller has
     /// moved them to WaitBgsaveEnd with `socket_transfer` set.
-    pub fn repl_bgsave_to_sockets(&mut self) -> std::io::Result<()> {
+    pub fn repl_bgsave_to_sockets(&mut self, functions_only: bool) -> std::io::Result<()> {
         let (data_tx, mut data_rx) = pipe::new()?;
         let (exit_tx, exit_rx) = pipe::new()?;
         let mark = self.random_hex(40);
         let info = self.rdb_save_info();
+        let no_dbs: Vec<crate::db::Db> = Vec::new();
         let opts = self.rdb_save_options();
         // The child closes the parent's ends (by number: the parent keeps owning them); the
         // parent's copies of the child's ends close when this closure is dropped unrun.
@@ -57,7 +58,10 @@ impl Server {
             let now = unix_ms() as i64;
             let written = out
                 .write_all(format!("$EOF:{mark}\r\n").as_bytes())
-                .and_then(|()| crate::persistence::rdb::save(&srv.dbs, &info, opts, now, &mut out))
+                .and_then(|()| {
+                    let dbs = if functions_only { &no_dbs } else { &srv.dbs };
+                    crate::persistence::rdb::save(dbs, &info, opts, now, &mut out)
+                })
                 .and_then(|_| out.write_all(mark.as_bytes()));
             drop(out);
             // Wait for the parent to have read it all (it closes its end), so our exit means the

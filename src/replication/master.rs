@@ -63,6 +63,9 @@ pub struct ConnectedReplica {
     pub requested_ms: u64,
     /// It ACKed (so loaded the streamed RDB) before the transfer's child was reaped.
     pub acked_during_transfer: bool,
+    /// Wants only the RDB (REPLCONF rdb-only), and perhaps only its functions.
+    pub rdb_only: bool,
+    pub functions_only: bool,
 }
 
 impl ConnectedReplica {
@@ -82,6 +85,8 @@ impl ConnectedReplica {
             wait_first_ack: false,
             requested_ms: unix_ms(),
             acked_during_transfer: false,
+            rdb_only: false,
+            functions_only: false,
         }
     }
 }
@@ -93,6 +98,10 @@ pub struct ReplconfInfo {
     pub announced_ip: Option<String>,
     pub capa_eof: bool,
     pub capa_psync2: bool,
+    /// REPLCONF rdb-only 1: only the RDB is wanted (redis-cli --rdb), then the link closes.
+    pub rdb_only: bool,
+    /// REPLCONF rdb-filter-only functions: an RDB of the function libraries alone.
+    pub functions_only: bool,
 }
 
 /// The address a replica is reported with: the one it announced (REPLCONF ip-address), else its
@@ -132,12 +141,11 @@ impl Server {
             return Err(CmdError::err("SYNC and PSYNC are invalid with pending output"));
         }
         let conf = c.replconf.take().unwrap_or_default();
-        c.replica = Some(Box::new(ConnectedReplica::new(
-            conf.capa_eof,
-            conf.capa_psync2,
-            conf.listening_port,
-            conf.announced_ip,
-        )));
+        let mut replica =
+            ConnectedReplica::new(conf.capa_eof, conf.capa_psync2, conf.listening_port, conf.announced_ip);
+        replica.rdb_only = conf.rdb_only;
+        replica.functions_only = conf.functions_only;
+        c.replica = Some(Box::new(replica));
         let name = replica_name(c);
         log::info!("Replica {name} asks for synchronization");
         match psync {
@@ -288,7 +296,18 @@ impl Server {
         let all_eof = waiting
             .iter()
             .all(|&s| matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| r.capa_eof)));
-        let to_sockets = self.config.repl_diskless_sync() && all_eof;
+        // A functions-only RDB is only ever streamed (Redis refuses filters with a disk target).
+        let functions_only = waiting.iter().any(
+            |&s| matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| r.functions_only)),
+        );
+        let to_sockets = (self.config.repl_diskless_sync() || functions_only) && all_eof;
+        // One transfer serves replicas that asked for the same RDB.
+        let waiting: Vec<usize> = waiting
+            .into_iter()
+            .filter(|&s| {
+                matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| r.functions_only == functions_only))
+            })
+            .collect();
         log::info!("Starting BGSAVE for SYNC with target: {}", if to_sockets { "replicas sockets" } else { "disk" });
         let offset = self.repl.master_repl_offset;
         // The next command of the stream must say which db it is in.
@@ -306,7 +325,7 @@ impl Server {
                 }
                 self.queue_write(slot);
             }
-            if let Err(e) = self.repl_bgsave_to_sockets() {
+            if let Err(e) = self.repl_bgsave_to_sockets(functions_only) {
                 log::warn!("Can't save in background: fork: {e}");
                 self.repl_bgsave_done(false);
                 return None;
@@ -390,7 +409,13 @@ impl Server {
             let Some(r) = c.replica.as_mut() else { continue };
             if r.socket_transfer {
                 r.socket_transfer = false;
-                if ok {
+                if ok && r.rdb_only {
+                    log::info!(
+                        "RDB transfer completed, rdb only replica ({}) should be disconnected asap",
+                        replica_name(c)
+                    );
+                    c.flags |= crate::client::flags::CLOSE_AFTER_REPLY;
+                } else if ok {
                     r.state = ReplicaState::Online;
                     // A replica only ACKs once it loaded the RDB: if it already did, stream now.
                     r.wait_first_ack = !r.acked_during_transfer;

@@ -727,6 +727,9 @@ impl Server {
         self.repl_disconnect_replicas();
         self.repl.backlog = None;
         self.flush_all();
+        // The master's libraries replace ours.
+        self.scripting.libraries.clear();
+        self.scripting.functions.clear();
         log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
         self.loading = true;
         let loaded = self.rdb_load_bytes(rdb, true);

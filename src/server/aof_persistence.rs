@@ -381,7 +381,8 @@ impl Server {
                 crate::persistence::rdb::save(&self.dbs, &info, self.rdb_save_options(), now_ms, &mut out)?;
             } else {
                 let ts = self.config.aof_timestamp_enabled().then(|| unix_ms() / 1000);
-                crate::persistence::aof_rewrite::write_dataset(&self.dbs, ts, &mut out)?;
+                let functions: Vec<Vec<u8>> = self.scripting.libraries.values().map(|l| l.code.clone()).collect();
+                crate::persistence::aof_rewrite::write_dataset(&self.dbs, &functions, ts, &mut out)?;
             }
             let file = out.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()

@@ -17,6 +17,7 @@ impl Server {
                 return;
             }
             Err((None, e)) => {
+                c.last_cmd = None;
                 if c.in_multi() {
                     c.flags |= cflags::DIRTY_EXEC;
                 }
@@ -183,6 +184,16 @@ impl Server {
     pub fn reply_error(&mut self, c: &mut Client, e: &CmdError) {
         self.stats.total_error_replies += 1;
         *self.error_stats.entry(e.code()).or_insert(0) += 1;
+        // An error on a replication link means the two sides diverge: rare, and worth a loud line.
+        if c.is_master || c.replica.is_some() {
+            let (from, to) = if c.is_master { ("replica", "master") } else { ("master", "replica") };
+            let text = String::from_utf8_lossy(e.text());
+            let text: String = text.chars().take(4096).collect();
+            let cmd = c.last_cmd.map_or("<unknown>", |id| self.commands.commands[id].full_name.as_str());
+            log::warn!(
+                "== CRITICAL == This {from} is sending an error to its {to}: '{text}' after processing the command '{cmd}'"
+            );
+        }
         match c.reply_mode {
             ReplyMode::On => c.reply.error(e.text()),
             ReplyMode::Off => {}

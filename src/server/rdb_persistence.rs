@@ -161,6 +161,7 @@ impl Server {
             save_lru_idle: policy.contains("lru"),
             lru_clock: self.lru_clock,
             key_delay_us: self.config.rdb_key_save_delay(),
+            functions: self.scripting.libraries.values().map(|l| l.code.clone()).collect(),
         }
     }
 
@@ -359,6 +360,7 @@ impl Server {
         // that expired while it was down (Redis's RDBFLAGS_FEED_REPL), so they can continue.
         let feed_expired = self.repl.backlog.is_some() && !self.is_replica() && !keep_expired;
         let mut expired_keys: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut functions: Vec<Vec<u8>> = Vec::new();
         let dbs = &mut self.dbs;
         let out_of_range = crate::persistence::rdb_io::RdbError { offset: 0, reason: "db number out of range" };
         let result = rdb::load(data, &limits, |event| match event {
@@ -366,6 +368,10 @@ impl Server {
                 let d = dbs.get_mut(db).ok_or_else(|| out_of_range.clone())?;
                 d.dict.reserve_for(keys.min(1 << 32) as usize);
                 d.expires.reserve_for(expires.min(1 << 32) as usize);
+                Ok(())
+            }
+            LoadEvent::Function(code) => {
+                functions.push(code);
                 Ok(())
             }
             LoadEvent::Key(k) => {
@@ -391,6 +397,18 @@ impl Server {
             Ok(stats) => {
                 self.rdb.last_load_keys_loaded = keys_loaded;
                 self.rdb.last_load_keys_expired = expired;
+                for code in functions {
+                    if let Err(e) = self.function_load_code(&code, true) {
+                        log::warn!("Failed loading library: {}", String::from_utf8_lossy(e.text()));
+                        for db in &mut self.dbs {
+                            db.clear();
+                        }
+                        return Err(crate::persistence::rdb_io::RdbError {
+                            offset: 0,
+                            reason: "function library failed to load",
+                        });
+                    }
+                }
                 let lazy = self.config.lazyfree_lazy_expire();
                 for (db, key) in expired_keys {
                     let mut del = Vec::with_capacity(key.len() + 32);
