@@ -1,0 +1,111 @@
+//! Lua scripting through the real binary: EVAL and EVALSHA with KEYS/ARGV and reply conversions,
+//! Redis 7.0's error texts (with the script's name and line), read-only scripts, FUNCTION LOAD and
+//! FCALL, libraries surviving a restart through the RDB, and script effects reaching a replica.
+
+mod common;
+use common::{TestServer, q, temp_dir};
+use std::time::{Duration, Instant};
+
+fn err_text(r: redis::RedisResult<redis::Value>) -> String {
+    match r {
+        Err(e) => format!("{} {}", e.code().unwrap_or(""), e.detail().unwrap_or("")),
+        Ok(v) => panic!("expected an error, got {v:?}"),
+    }
+}
+
+#[test]
+fn eval_replies_and_errors_as_redis() {
+    let s = TestServer::start(&[]);
+    let mut c = s.client();
+    let ok: String = redis::cmd("EVAL")
+        .arg("return redis.call('set', KEYS[1], ARGV[1])")
+        .arg(1)
+        .arg("k")
+        .arg("v")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(ok, "OK");
+    let v: Vec<redis::Value> =
+        redis::cmd("EVAL").arg("return {1, 'two', {3}, redis.call('get', 'k'), nil, 9}").arg(0).query(&mut c).unwrap();
+    assert_eq!(v.len(), 4, "an array stops at the first nil: {v:?}");
+    let n: i64 = redis::cmd("EVAL").arg("return 3.99").arg(0).query(&mut c).unwrap();
+    assert_eq!(n, 3);
+    let sha: String = q(&mut c, &["SCRIPT", "LOAD", "return ARGV[1] .. '!'"]);
+    let out: String = redis::cmd("EVALSHA").arg(&sha).arg(0).arg("hi").query(&mut c).unwrap();
+    assert_eq!(out, "hi!");
+    assert_eq!(q::<Vec<i64>>(&mut c, &["SCRIPT", "EXISTS", &sha, "0000"]), vec![1, 0]);
+
+    let e = err_text(redis::cmd("EVAL").arg("return redis.call('incr', KEYS[1])").arg(1).arg("k").query(&mut c));
+    assert!(e.starts_with("ERR value is not an integer or out of range script: f_"), "{e}");
+    assert!(e.ends_with("on @user_script:1."), "{e}");
+    let e = err_text(redis::cmd("EVAL").arg("return redis.pcall('incr', KEYS[1])").arg(1).arg("k").query(&mut c));
+    assert_eq!(e, "ERR value is not an integer or out of range");
+    let e = err_text(redis::cmd("EVAL").arg("return redis.error_reply('MY custom')").arg(0).query(&mut c));
+    assert_eq!(e, "MY custom");
+    let e = err_text(
+        redis::cmd("EVAL").arg("#!lua flags=no-writes\nreturn redis.call('set','a','b')").arg(0).query(&mut c),
+    );
+    assert!(e.starts_with("ERR Write commands are not allowed from read-only scripts."), "{e}");
+    let e = err_text(redis::cmd("EVALSHA").arg("ffffffffffffffffffffffffffffffffffffffff").arg(0).query(&mut c));
+    assert_eq!(e, "NOSCRIPT No matching script. Please use EVAL.");
+    let e = err_text(redis::cmd("EVAL").arg("return (").arg(0).query(&mut c));
+    assert!(e.starts_with("ERR Error compiling script"), "{e}");
+}
+
+#[test]
+fn functions_load_call_and_survive_a_restart() {
+    let dir = temp_dir("functions");
+    let mut s = TestServer::start_in(&dir, &common::binary(), &[]);
+    let mut c = s.client();
+    let lib = "#!lua name=mylib\nredis.register_function('incr2', function(keys, args) return redis.call('incrby', keys[1], 2) end)\nredis.register_function{function_name='peek', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}}";
+    assert_eq!(q::<String>(&mut c, &["FUNCTION", "LOAD", lib]), "mylib");
+    let e = err_text(redis::cmd("FUNCTION").arg("LOAD").arg(lib).query(&mut c));
+    assert_eq!(e, "ERR Library 'mylib' already exists");
+    assert_eq!(q::<i64>(&mut c, &["FCALL", "incr2", "1", "n"]), 2);
+    assert_eq!(q::<String>(&mut c, &["FCALL_RO", "peek", "1", "n"]), "2");
+    let e = err_text(redis::cmd("FCALL_RO").arg("incr2").arg(1).arg("n").query(&mut c));
+    assert_eq!(e, "ERR Can not execute a script with write flag using *_ro command.");
+    q::<()>(&mut c, &["SAVE"]);
+    drop(c);
+    s.stop();
+    let s = TestServer::start_in(&dir, &common::binary(), &[]);
+    let mut c = s.client();
+    assert_eq!(q::<i64>(&mut c, &["FCALL", "incr2", "1", "n"]), 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn script_effects_replicate_not_the_script() {
+    let master = TestServer::start(&["--repl-diskless-sync-delay", "0"]);
+    let mut m = master.client();
+    let port = master.port.to_string();
+    let replica = TestServer::start(&["--replicaof", "127.0.0.1", &port]);
+    let mut r = replica.client();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !q::<String>(&mut r, &["INFO", "replication"]).contains("master_link_status:up") {
+        assert!(Instant::now() < deadline, "replica never synced");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A script whose result depends on the master's state at run time: replicas get its effects.
+    let _: redis::Value = redis::cmd("EVAL")
+        .arg("redis.call('set', 'a', 1); redis.call('incrby', 'a', 41); return redis.call('get', 'a')")
+        .arg(0)
+        .query(&mut m)
+        .unwrap();
+    q::<String>(
+        &mut m,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=l\nredis.register_function{function_name='f', callback=function() return 1 end, flags={'no-writes'}}",
+        ],
+    );
+    assert_eq!(q::<i64>(&mut m, &["WAIT", "1", "5000"]), 1);
+    assert_eq!(q::<String>(&mut r, &["GET", "a"]), "42");
+    assert_eq!(q::<i64>(&mut r, &["FCALL_RO", "f", "0"]), 1);
+    // A function that may write cannot run on a read-only replica.
+    q::<String>(&mut m, &["FUNCTION", "LOAD", "#!lua name=w\nredis.register_function('g', function() return 1 end)"]);
+    assert_eq!(q::<i64>(&mut m, &["WAIT", "1", "5000"]), 1);
+    let e = err_text(redis::cmd("FCALL").arg("g").arg(0).query(&mut r));
+    assert_eq!(e, "READONLY Can not run script with write flag on readonly replica");
+}
