@@ -215,7 +215,7 @@ fn stock_redis_conf_files_load() {
     assert_eq!(c.bind(), ["127.0.0.1", "-::1"]);
     assert_eq!(c.pidfile(), Some("/var/run/redis_6379.pid"));
     assert_eq!(c.get_str("lua-time-limit").as_deref(), Some("5000"));
-    assert!(c.unsupported().contains(&"repl-diskless-sync"));
+    assert!(c.unsupported().contains(&"repl-disable-tcp-nodelay"));
     assert!(!c.unsupported().contains(&"port"));
 
     // Whole files when available: Debian's 7.0.15 package and a 6.2.14 copy.
