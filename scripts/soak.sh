@@ -144,7 +144,10 @@ done
 kill "$WRITER" 2>/dev/null || true
 wait "$WRITER" 2>/dev/null || true
 WRITER=""
-log "writes stopped; waiting for the replicas to converge"
+# Keys with a TTL keep expiring on the master (and their DELs keep flowing) for up to 20 s: stop
+# active expiry there so the three datasets hold still while they are compared.
+cli 0 debug set-active-expire 0 >/dev/null
+log "writes stopped, active expiry off on the master; waiting for the replicas to converge"
 
 offset() { cli "$1" info replication | tr -d '\r' | sed -n 's/^master_repl_offset://p'; }
 converged=0
