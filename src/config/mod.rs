@@ -226,6 +226,7 @@ mod ids {
     pub const REPL_TIMEOUT: usize = index_of("repl-timeout");
     pub const REPL_PING_REPLICA_PERIOD: usize = index_of("repl-ping-replica-period");
     pub const REPL_BACKLOG_TTL: usize = index_of("repl-backlog-ttl");
+    pub const BUSY_REPLY_THRESHOLD: usize = index_of("busy-reply-threshold");
     pub const REPL_DISKLESS_SYNC: usize = index_of("repl-diskless-sync");
     pub const REPL_DISKLESS_LOAD: usize = index_of("repl-diskless-load");
     pub const REPL_DISKLESS_SYNC_DELAY: usize = index_of("repl-diskless-sync-delay");
@@ -669,6 +670,12 @@ impl Config {
 
     pub fn min_replicas_to_write(&self) -> u64 {
         u64::try_from(self.number(ids::MIN_REPLICAS_TO_WRITE)).unwrap_or(0)
+    }
+
+    /// Milliseconds a script may run before it counts as slow (`busy-reply-threshold`,
+    /// `lua-time-limit`); 0 = never.
+    pub fn busy_reply_threshold(&self) -> u64 {
+        u64::try_from(self.number(ids::BUSY_REPLY_THRESHOLD)).unwrap_or(5000)
     }
 
     pub fn min_replicas_max_lag(&self) -> u64 {

@@ -348,7 +348,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("slowlog-max-len", None, 0, signed(0, LONG_MAX, 128)),
     row("acllog-max-len", None, NA, signed(0, LONG_MAX, 128)),
     // Long long configs
-    row("busy-reply-threshold", Some("lua-time-limit"), NA, signed(0, LONG_MAX, 5000)),
+    row("busy-reply-threshold", Some("lua-time-limit"), 0, signed(0, LONG_MAX, 5000)),
     row("cluster-node-timeout", None, NA, signed(0, LONG_MAX, 15000)),
     row("slowlog-log-slower-than", None, 0, signed(-1, LONG_MAX, 10000)),
     row("latency-monitor-threshold", None, 0, signed(0, LONG_MAX, 0)),
@@ -579,6 +579,7 @@ mod tests {
             "replica-serve-stale-data",
             "repl-backlog-size",
             "repl-backlog-ttl",
+            "busy-reply-threshold",
             "repl-diskless-sync",
             "repl-diskless-sync-delay",
             "repl-diskless-sync-max-replicas",

@@ -42,8 +42,16 @@ struct RunState<'s> {
     write_dirty: bool,
     /// Over maxmemory when the script started.
     oom_at_start: bool,
-    /// The caller is our master (its scripts are obeyed, as any command from it).
+    /// The caller is our master or the AOF (its scripts are obeyed, as any command from it).
     caller_is_master: bool,
+    /// Shared with the slow-script hook: a script that wrote is never stopped half-way.
+    wrote: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+/// Whether a client's commands are applied whatever the server's state (Redis's
+/// mustObeyClient): our master's stream and the AOF being loaded.
+fn must_obey(c: &Client) -> bool {
+    c.is_master || c.id == crate::server::aof_loading::AOF_CLIENT_ID
 }
 
 impl Server {
@@ -63,10 +71,10 @@ impl Server {
             ));
         }
         if f & script_flags::NO_WRITES == 0 {
-            if self.is_replica() && self.config.replica_read_only() && !c.is_master {
+            if self.is_replica() && self.config.replica_read_only() && !must_obey(c) {
                 return Err(CmdError::from("READONLY Can not run script with write flag on readonly replica"));
             }
-            if self.writes_refused_by_bgsave_error() && !c.is_master {
+            if self.writes_refused_by_bgsave_error() && !must_obey(c) {
                 return Err(CmdError::from(
                     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.",
                 ));
@@ -112,10 +120,47 @@ impl Server {
         client.flags |= cflags::EXECUTING_MULTI;
         let oom_at_start = self.config.maxmemory() > 0 && crate::command::info::used_memory() > self.config.maxmemory();
         let read_only = spec.read_only_cmd || spec.flags & script_flags::NO_WRITES != 0;
-        let caller_is_master = c.is_master;
+        let caller_is_master = must_obey(c);
+        let wrote = std::rc::Rc::new(std::cell::Cell::new(false));
+        // A script still running past busy-reply-threshold is stopped, unless it already wrote.
+        // Redis would keep it running and answer -BUSY to everyone else until SCRIPT KILL;
+        // ferrodis does not serve other clients during a script yet, so a runaway read-only
+        // script is ended rather than freezing the server.
+        let threshold_ms = self.config.busy_reply_threshold();
+        if threshold_ms > 0 {
+            let start = std::time::Instant::now();
+            let wrote_seen = wrote.clone();
+            let name = spec.name.clone();
+            let logged_cell = std::cell::Cell::new(false);
+            let _ = lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |_, _| {
+                let elapsed = start.elapsed().as_millis() as u64;
+                if elapsed <= threshold_ms {
+                    return Ok(mlua::VmState::Continue);
+                }
+                if !logged_cell.get() {
+                    logged_cell.set(true);
+                    log::warn!(
+                        "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: {name}."
+                    );
+                }
+                if wrote_seen.get() {
+                    return Ok(mlua::VmState::Continue);
+                }
+                Err(mlua::Error::runtime(format!(
+                    "Script stopped after {elapsed} milliseconds (busy-reply-threshold)"
+                )))
+            });
+        }
         let resp = c.reply.resp;
-        let state =
-            RefCell::new(RunState { srv: self, client, read_only, write_dirty: false, oom_at_start, caller_is_master });
+        let state = RefCell::new(RunState {
+            srv: self,
+            client,
+            read_only,
+            write_dirty: false,
+            oom_at_start,
+            caller_is_master,
+            wrote,
+        });
         let outcome = lua.scope(|scope| {
             // Rust functions, so C functions to Lua: an error's position is the script's line
             // even after `return redis.call(...)` (Lua 5.1 keeps no frame for a tail-called Lua
@@ -147,6 +192,7 @@ impl Server {
         });
         // Outside a run (FUNCTION LOAD's top level) they refuse, as in Redis.
         let _ = lua.load(super::REDIS_CALL_OUTSIDE_SCRIPT).set_name("@redis_api").exec();
+        lua.remove_hook();
         let state = state.into_inner();
         let srv = state.srv;
         srv.scripting.lua = Some(lua);
@@ -254,6 +300,7 @@ impl RunState<'_> {
         }
         if writes {
             self.write_dirty = true;
+            self.wrote.set(true);
         }
         self.client.last_cmd = Some(cmd_id);
         srv.call(&mut self.client, cmd_id, &args);
