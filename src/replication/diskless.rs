@@ -81,14 +81,7 @@ impl Server {
 
     /// Slots of the replicas receiving the current socket transfer.
     fn repl_socket_receivers(&self) -> Vec<usize> {
-        self.repl
-            .replicas
-            .iter()
-            .copied()
-            .filter(|&s| {
-                matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| r.state == ReplicaState::WaitBgsaveEnd && r.socket_transfer))
-            })
-            .collect()
+        self.replicas_where(|r| r.state == ReplicaState::WaitBgsaveEnd && r.socket_transfer)
     }
 
     fn repl_close_rdb_pipe(&mut self) {
@@ -109,7 +102,6 @@ impl Server {
             self.repl_close_rdb_pipe();
             self.kill_rdb_child();
             self.rdb.for_replication = false;
-            self.rdb.to_sockets = false;
             return;
         }
         let mut chunk = vec![0u8; PIPE_READ_CHUNK];
@@ -148,7 +140,7 @@ impl Server {
         }
     }
 
-    /// Whether the pipe has data waiting that was left unread for a slow replica.
+    /// Whether a diskless transfer's pipe is open (its data may be waiting for a slow replica).
     pub fn repl_rdb_pipe_open(&self) -> bool {
         self.repl.rdb_pipe.is_some()
     }

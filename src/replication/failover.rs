@@ -6,10 +6,9 @@
 //! Owns the failover state only; the role changes go through the replica/master code. Never
 //! blocks: progress is checked before each sleep.
 
-use crate::client::Client;
 use crate::server::{Server, unix_ms};
 
-use super::master::{ReplicaState, replica_ip};
+use super::master::{ConnectedReplica, ReplicaState, replica_ip};
 
 /// Redis's failover_state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -85,9 +84,7 @@ impl Server {
                 let Some(slot) = self.failover_find_replica(host, *port) else {
                     return Err("FAILOVER target HOST and PORT is not a replica.");
                 };
-                let online = matches!(self.clients.get(slot), Some(Some(c))
-                    if c.replica.as_ref().is_some_and(|r| r.state == ReplicaState::Online));
-                if !online {
+                if !self.connected_replica(slot).is_some_and(|r| r.state == ReplicaState::Online) {
                     return Err("FAILOVER target replica is not online.");
                 }
                 log::info!("FAILOVER requested to {host}:{port}.");
@@ -142,17 +139,14 @@ impl Server {
             return;
         }
         let offset = self.repl.master_repl_offset;
-        let acked = |c: &Client| c.replica.as_ref().is_some_and(|r| r.ack_offset == offset);
+        let acked = |r: &ConnectedReplica| r.ack_offset == offset;
         let caught_up = match self.failover.target.clone() {
-            Some((host, port)) => self
-                .failover_find_replica(&host, port)
-                .and_then(|s| self.clients.get(s))
-                .is_some_and(|c| c.as_ref().is_some_and(acked)),
+            Some((host, port)) => {
+                self.failover_find_replica(&host, port).and_then(|s| self.connected_replica(s)).is_some_and(acked)
+            }
             None => {
-                let found = self.repl.replicas.iter().find_map(|&s| match self.clients.get(s) {
-                    Some(Some(c)) if acked(c) => {
-                        Some((replica_ip(c)?, c.replica.as_ref().map_or(0, |r| r.listening_port)))
-                    }
+                let found = self.replicas_where(acked).into_iter().find_map(|s| match self.clients.get(s) {
+                    Some(Some(c)) => Some((replica_ip(c)?, c.replica.as_ref().map_or(0, |r| r.listening_port))),
                     _ => None,
                 });
                 let any = found.is_some();

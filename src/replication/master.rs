@@ -17,7 +17,7 @@ use super::backlog::ReplicationBacklog;
 pub enum ReplicaState {
     /// Full resync requested; the BGSAVE that will serve it has not started.
     WaitBgsaveStart,
-    /// +FULLRESYNC sent; the RDB is being written. The stream is kept in `pending` meanwhile.
+    /// +FULLRESYNC sent; the RDB is being written. The backlog keeps the stream for it meanwhile.
     WaitBgsaveEnd,
     /// Receiving the stream.
     Online,
@@ -69,6 +69,12 @@ pub struct ConnectedReplica {
 }
 
 impl ConnectedReplica {
+    /// Whether the stream may be written to it now: online, and (after a diskless sync) past its
+    /// first ACK.
+    pub fn streaming(&self) -> bool {
+        self.state == ReplicaState::Online && !self.wait_first_ack
+    }
+
     pub fn new(capa_eof: bool, capa_psync2: bool, listening_port: u16, announced_ip: Option<String>) -> Self {
         ConnectedReplica {
             state: ReplicaState::WaitBgsaveStart,
@@ -121,6 +127,19 @@ pub fn replica_name(c: &Client) -> String {
 }
 
 impl Server {
+    /// The replica state of the client in `slot`, if it is a replica.
+    pub fn connected_replica(&self, slot: usize) -> Option<&ConnectedReplica> {
+        match self.clients.get(slot) {
+            Some(Some(c)) => c.replica.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Slots of the replicas for which `pred` holds, in attach order.
+    pub fn replicas_where(&self, pred: impl Fn(&ConnectedReplica) -> bool) -> Vec<usize> {
+        self.repl.replicas.iter().copied().filter(|&s| self.connected_replica(s).is_some_and(&pred)).collect()
+    }
+
     /// SYNC / PSYNC from the client `c` (the handler's body).
     pub fn repl_sync_command(
         &mut self,
@@ -188,11 +207,8 @@ impl Server {
         } else if self.rdb.child.is_some() && self.rdb.for_replication {
             // Attach to the running BGSAVE: another replica is already recording the stream since
             // its fork.
-            let donor = self.repl.replicas.iter().find_map(|&s| match self.clients.get(s) {
-                Some(Some(o)) => {
-                    o.replica.as_ref().filter(|r| r.state == ReplicaState::WaitBgsaveEnd).map(|r| r.sync_offset)
-                }
-                _ => None,
+            let donor = self.repl.replicas.iter().find_map(|&s| {
+                self.connected_replica(s).filter(|r| r.state == ReplicaState::WaitBgsaveEnd).map(|r| r.sync_offset)
             });
             match donor {
                 Some(offset) => {
@@ -287,73 +303,54 @@ impl Server {
         }
     }
 
-    /// Start a BGSAVE that will serve every replica waiting for one. Returns the stream offset it
-    /// starts from; replicas in the slab are moved to WaitBgsaveEnd here.
-    fn repl_start_bgsave(&mut self) -> Option<u64> {
+    /// Start a BGSAVE that will serve every replica waiting for one (that asked for the same RDB),
+    /// to their sockets or to disk, and move them to WaitBgsaveEnd with +FULLRESYNC.
+    fn repl_start_bgsave(&mut self) {
         let waiting = self.repl_replicas_in(ReplicaState::WaitBgsaveStart);
-        // Diskless only when every replica can read an EOF-framed payload. The replica running its
-        // PSYNC right now is not in the slab: it asked with capa eof or diskless would not apply.
-        let all_eof = waiting
-            .iter()
-            .all(|&s| matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| r.capa_eof)));
-        // A functions-only RDB is only ever streamed (Redis refuses filters with a disk target).
-        let functions_only = waiting.iter().any(
-            |&s| matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| r.functions_only)),
-        );
+        // Diskless only when every replica can read an EOF-framed payload; a functions-only RDB is
+        // only ever streamed (Redis refuses filters with a disk target).
+        let all_eof = waiting.iter().all(|&s| self.connected_replica(s).is_some_and(|r| r.capa_eof));
+        let functions_only = waiting.iter().any(|&s| self.connected_replica(s).is_some_and(|r| r.functions_only));
         let to_sockets = (self.config.repl_diskless_sync() || functions_only) && all_eof;
-        // One transfer serves replicas that asked for the same RDB.
         let waiting: Vec<usize> = waiting
             .into_iter()
-            .filter(|&s| {
-                matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| r.functions_only == functions_only))
-            })
+            .filter(|&s| self.connected_replica(s).is_some_and(|r| r.functions_only == functions_only))
             .collect();
         log::info!("Starting BGSAVE for SYNC with target: {}", if to_sockets { "replicas sockets" } else { "disk" });
         let offset = self.repl.master_repl_offset;
         // The next command of the stream must say which db it is in.
         self.repl.selected_db = None;
-        if to_sockets {
-            // The +FULLRESYNC lines must precede the payload the pipe will bring.
-            for slot in waiting {
-                let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
-                self.repl_setup_full_resync(&mut c, offset);
-                if let Some(r) = c.replica.as_mut() {
-                    r.socket_transfer = true;
-                }
-                if let Some(e) = self.clients.get_mut(slot) {
-                    *e = Some(c);
-                }
-                self.queue_write(slot);
-            }
-            if let Err(e) = self.repl_bgsave_to_sockets(functions_only) {
-                log::warn!("Can't save in background: fork: {e}");
-                self.repl_bgsave_done(false);
-                return None;
-            }
-            return Some(offset);
-        }
-        self.rdb.for_replication = true;
-        if self.rdb_bgsave().is_err() {
-            self.rdb.for_replication = false;
+        let started = if to_sockets {
+            self.repl_bgsave_to_sockets(functions_only).map_err(|e| log::warn!("Can't save in background: fork: {e}"))
+        } else {
+            self.rdb.for_replication = true;
+            let started = self.rdb_bgsave().map_err(|_| ());
+            self.rdb.for_replication = started.is_ok();
+            started
+        };
+        if started.is_err() {
             log::warn!("BGSAVE for replication failed");
-            for slot in self.repl_replicas_in(ReplicaState::WaitBgsaveStart) {
+            for slot in waiting {
                 if let Some(Some(c)) = self.clients.get_mut(slot) {
                     c.reply.error(b"ERR BGSAVE failed, replication can't continue");
                     c.flags |= crate::client::flags::CLOSE_AFTER_REPLY;
                     self.queue_write(slot);
                 }
             }
-            return None;
+            return;
         }
-        for slot in self.repl_replicas_in(ReplicaState::WaitBgsaveStart) {
+        // The +FULLRESYNC lines go out before the payload (the pipe is read from the event loop).
+        for slot in waiting {
             let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
             self.repl_setup_full_resync(&mut c, offset);
+            if let Some(r) = c.replica.as_mut() {
+                r.socket_transfer = to_sockets;
+            }
             if let Some(e) = self.clients.get_mut(slot) {
                 *e = Some(c);
             }
             self.queue_write(slot);
         }
-        Some(offset)
     }
 
     /// Replicas wait for a BGSAVE and none runs; for a diskless one, the delay has passed since
@@ -377,22 +374,14 @@ impl Server {
         let now = unix_ms();
         let max_idle = waiting
             .iter()
-            .filter_map(|&s| match self.clients.get(s) {
-                Some(Some(c)) => c.replica.as_ref().map(|r| now.saturating_sub(r.requested_ms) / 1000),
-                _ => None,
-            })
+            .filter_map(|&s| self.connected_replica(s).map(|r| now.saturating_sub(r.requested_ms) / 1000))
             .max()
             .unwrap_or(0);
         max_idle >= self.config.repl_diskless_sync_delay()
     }
 
     fn repl_replicas_in(&self, state: ReplicaState) -> Vec<usize> {
-        self.repl
-            .replicas
-            .iter()
-            .copied()
-            .filter(|&s| matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| r.state == state)))
-            .collect()
+        self.replicas_where(|r| r.state == state)
     }
 
     /// The BGSAVE serving replicas ended: send the file (then what the stream recorded meanwhile) to
@@ -400,9 +389,7 @@ impl Server {
     pub fn repl_bgsave_done(&mut self, ok: bool) {
         self.rdb.for_replication = false;
         let waiting = self.repl_replicas_in(ReplicaState::WaitBgsaveEnd);
-        let from_disk = waiting.iter().any(
-            |&s| matches!(self.clients.get(s), Some(Some(c)) if c.replica.as_ref().is_some_and(|r| !r.socket_transfer)),
-        );
+        let from_disk = waiting.iter().any(|&s| self.connected_replica(s).is_some_and(|r| !r.socket_transfer));
         let payload = if ok && from_disk { std::fs::read(self.config.dbfilename()).ok() } else { None };
         for slot in waiting {
             let Some(Some(c)) = self.clients.get_mut(slot) else { continue };
@@ -528,14 +515,7 @@ impl Server {
 
     /// The smallest offset some replica still has to be sent.
     pub fn repl_oldest_needed(&self) -> Option<u64> {
-        self.repl
-            .replicas
-            .iter()
-            .filter_map(|&s| match self.clients.get(s) {
-                Some(Some(c)) => c.replica.as_ref().and_then(|r| r.stream_from),
-                _ => None,
-            })
-            .min()
+        self.repl.replicas.iter().filter_map(|&s| self.connected_replica(s).and_then(|r| r.stream_from)).min()
     }
 
     /// Drop backlog history beyond `repl-backlog-size` that no replica needs any more.
@@ -549,32 +529,13 @@ impl Server {
 
     /// Online replicas that acknowledged the stream up to `offset` (WAIT).
     pub fn repl_count_acks(&self, offset: u64) -> u64 {
-        self.repl
-            .replicas
-            .iter()
-            .filter(|&&s| match self.clients.get(s) {
-                Some(Some(c)) => {
-                    c.replica.as_ref().is_some_and(|r| r.state == ReplicaState::Online && r.ack_offset >= offset)
-                }
-                _ => false,
-            })
-            .count() as u64
+        self.replicas_where(|r| r.state == ReplicaState::Online && r.ack_offset >= offset).len() as u64
     }
 
     /// Online replicas whose last ACK is at most `min-replicas-max-lag` seconds old.
     pub fn repl_good_replicas(&self) -> usize {
         let max_lag = self.config.min_replicas_max_lag() * 1000;
         let now = unix_ms();
-        self.repl
-            .replicas
-            .iter()
-            .filter(|&&s| match self.clients.get(s) {
-                Some(Some(c)) => c
-                    .replica
-                    .as_ref()
-                    .is_some_and(|r| r.state == ReplicaState::Online && now.saturating_sub(r.ack_time_ms) <= max_lag),
-                _ => false,
-            })
-            .count()
+        self.replicas_where(|r| r.state == ReplicaState::Online && now.saturating_sub(r.ack_time_ms) <= max_lag).len()
     }
 }

@@ -92,10 +92,9 @@ impl Server {
             let slot = self.repl.replicas[i];
             let Some(Some(c)) = self.clients.get(slot) else { continue };
             let Some(r) = c.replica.as_ref() else { continue };
-            let (online, has_place) =
-                (r.state == master::ReplicaState::Online && !r.wait_first_ack, r.stream_from.is_some());
+            let has_place = r.stream_from.is_some();
             // A replica that was behind already has a write queued or its socket armed.
-            if online && r.stream_from == Some(old_end) {
+            if r.streaming() && r.stream_from == Some(old_end) {
                 self.queue_write(slot);
             }
             // Redis checks the limits of replicas (and trims) when the stream grew by a block.
@@ -109,16 +108,6 @@ impl Server {
         }
         if added {
             self.repl_trim_backlog();
-        }
-    }
-
-    /// Stream bytes a replica client still has to be sent.
-    pub fn repl_stream_pending(&self, c: &crate::client::Client) -> u64 {
-        match (c.replica.as_ref(), self.repl.backlog.as_ref()) {
-            (Some(r), Some(b)) if r.state == master::ReplicaState::Online && !r.wait_first_ack => {
-                r.stream_from.map_or(0, |from| b.end_offset().saturating_sub(from))
-            }
-            _ => 0,
         }
     }
 }

@@ -699,12 +699,12 @@ impl Server {
         let before = c.net_out;
         let mut res = c.flush();
         let mut streamed = false;
+        let mut stream_left = 0;
         // A replica is sent the stream from the backlog once its own replies (the RDB) are out.
         if res.is_ok()
             && c.pending_output() == 0
             && let Some(r) = c.replica.as_mut()
-            && r.state == crate::replication::master::ReplicaState::Online
-            && !r.wait_first_ack
+            && r.streaming()
             && let (Some(from), Some(b)) = (r.stream_from, self.repl.backlog.as_ref())
         {
             let mut at = from;
@@ -729,14 +729,13 @@ impl Server {
             }
             c.net_out += at - from;
             streamed = at != from;
+            stream_left = b.end_offset().saturating_sub(at);
             r.stream_from = Some(at);
         }
         let written = c.net_out - before;
         self.stats.net_output_bytes += written;
         self.stats.total_writes_processed += 1;
-        let pending = c.pending_output();
-        let Some(Some(c)) = self.clients.get(slot) else { return };
-        let done = pending == 0 && self.repl_stream_pending(c) == 0;
+        let done = c.pending_output() == 0 && stream_left == 0;
         if streamed {
             self.repl_trim_backlog();
         }
