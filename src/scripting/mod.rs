@@ -67,8 +67,10 @@ pub struct Scripting {
     pub libraries: BTreeMap<String, Library>,
     /// Function name -> its library's name.
     pub functions: HashMap<String, String>,
-    /// Name of the running script or function, for SCRIPT KILL / FUNCTION KILL.
-    pub running: Option<String>,
+    /// `redis.call` and `redis.pcall` as they are outside a script run (they refuse); a run
+    /// replaces them with its own and puts these back.
+    pub idle_call: mlua::Function,
+    pub idle_pcall: mlua::Function,
 }
 
 /// Lua run at startup: the error handler that records where an error happened (the user's code,
@@ -109,9 +111,6 @@ function __redis__run(f, keys, args, with_args)
   return xpcall(f, __redis__err__handler)
 end
 "#;
-
-/// `redis.call` and `redis.pcall` when no script runs.
-pub const REDIS_CALL_OUTSIDE_SCRIPT: &str = "redis.call = function() error({err = 'ERR redis.call/pcall can only be called inside a script invocation'}) end\nredis.pcall = function() return {err = 'ERR redis.call/pcall can only be called inside a script invocation'} end";
 
 /// The `redis` table's Lua-side functions (chunk name `@redis_api`, skipped in error positions).
 const REDIS_API: &str = r#"
@@ -175,12 +174,14 @@ impl Scripting {
             Ok(())
         };
         setup().expect("Lua prelude");
+        let redis: mlua::Table = lua.globals().get("redis").expect("redis table");
         Scripting {
+            idle_call: redis.get("call").expect("redis.call"),
+            idle_pcall: redis.get("pcall").expect("redis.pcall"),
             lua: Some(lua),
             scripts: HashMap::new(),
             libraries: BTreeMap::new(),
             functions: HashMap::new(),
-            running: None,
         }
     }
 

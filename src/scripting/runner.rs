@@ -111,7 +111,6 @@ impl Server {
         };
         // Nothing the script does is this command's own effect: only its calls propagate.
         self.prevent_propagation();
-        self.scripting.running = Some(spec.name.clone());
         let mut client = Client::new(SCRIPT_CLIENT_ID, usize::MAX, Stream::Detached, String::new(), String::new(), 0);
         client.db = c.db;
         client.authenticated = true;
@@ -190,13 +189,15 @@ impl Server {
             let run: mlua::Function = globals.get("__redis__run")?;
             run.call::<(bool, Value)>((func, keys, args, spec.function_mode))
         });
-        // Outside a run (FUNCTION LOAD's top level) they refuse, as in Redis.
-        let _ = lua.load(super::REDIS_CALL_OUTSIDE_SCRIPT).set_name("@redis_api").exec();
         lua.remove_hook();
         let state = state.into_inner();
         let srv = state.srv;
+        // Outside a run (FUNCTION LOAD's top level) they refuse, as in Redis.
+        if let Ok(redis) = lua.globals().get::<mlua::Table>("redis") {
+            let _ = redis.raw_set("call", srv.scripting.idle_call.clone());
+            let _ = redis.raw_set("pcall", srv.scripting.idle_pcall.clone());
+        }
         srv.scripting.lua = Some(lua);
-        srv.scripting.running = None;
         match outcome {
             Ok((true, v)) => {
                 let mut out = crate::resp::reply::ReplyBuf::new(resp);
