@@ -37,6 +37,22 @@ impl Stream {
         }
     }
 
+    /// Write as much of `buf` as the socket takes now (until it would block). Returns the bytes
+    /// written, and the error that stopped it, if any (bytes may have gone out before it).
+    pub fn write_some(&mut self, buf: &[u8]) -> (usize, io::Result<()>) {
+        let mut sent = 0;
+        while sent < buf.len() {
+            match self.write(&buf[sent..]) {
+                Ok(0) => return (sent, Err(io::ErrorKind::WriteZero.into())),
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return (sent, Err(e)),
+            }
+        }
+        (sent, Ok(()))
+    }
+
     /// The socket to register with the poller; None for a detached client.
     pub fn source(&mut self) -> Option<&mut dyn mio::event::Source> {
         match self {
@@ -222,18 +238,10 @@ impl Client {
 
     /// Write pending output until done or the socket would block. Returns Err on a broken connection.
     pub fn flush(&mut self) -> io::Result<()> {
-        while self.sent < self.reply.buf.len() {
-            match self.stream.write(&self.reply.buf[self.sent..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.sent += n;
-                    self.net_out += n as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        let (n, res) = self.stream.write_some(&self.reply.buf[self.sent..]);
+        self.sent += n;
+        self.net_out += n as u64;
+        res?;
         if self.sent == self.reply.buf.len() {
             self.sent = 0;
             self.reply.buf.clear();

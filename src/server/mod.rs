@@ -713,18 +713,11 @@ impl Server {
                 if chunk.is_empty() {
                     break;
                 }
-                match c.stream.write(chunk) {
-                    Ok(0) => {
-                        res = Err(std::io::ErrorKind::WriteZero.into());
-                        break;
-                    }
-                    Ok(n) => at += n as u64,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        res = Err(e);
-                        break;
-                    }
+                let (n, written) = c.stream.write_some(chunk);
+                at += n as u64;
+                if written.is_err() || n < chunk.len() {
+                    res = written;
+                    break;
                 }
             }
             c.net_out += at - from;
