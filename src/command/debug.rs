@@ -239,8 +239,7 @@ fn debug_reload(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             srv.dbs[db].clear();
         }
         // The dump carries the function libraries too.
-        srv.scripting.libraries.clear();
-        srv.scripting.functions.clear();
+        srv.scripting.flush_functions();
     }
     if srv.rdb_load(&filename).is_err() {
         return Err(CmdError::err("Error trying to load the RDB dump"));

@@ -353,8 +353,7 @@ fn function_flush(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if args.len() > 3 || (args.len() == 3 && !args.is(2, "async") && !args.is(2, "sync")) {
         return Err(CmdError::err("FUNCTION FLUSH only supports SYNC|ASYNC option"));
     }
-    srv.scripting.libraries.clear();
-    srv.scripting.functions.clear();
+    srv.scripting.flush_functions();
     srv.dirty += 1;
     c.reply.ok();
     Ok(())

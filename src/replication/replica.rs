@@ -728,8 +728,7 @@ impl Server {
         self.repl.backlog = None;
         self.flush_all();
         // The master's libraries replace ours.
-        self.scripting.libraries.clear();
-        self.scripting.functions.clear();
+        self.scripting.flush_functions();
         log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
         self.loading = true;
         let loaded = self.rdb_load_bytes(rdb, true);

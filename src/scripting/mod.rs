@@ -185,6 +185,12 @@ impl Scripting {
         }
     }
 
+    /// FUNCTION FLUSH (and a dataset replaced by a load): forget every library.
+    pub fn flush_functions(&mut self) {
+        self.libraries.clear();
+        self.functions.clear();
+    }
+
     /// SCRIPT FLUSH: forget every cached EVAL script.
     pub fn flush_scripts(&mut self) {
         self.scripts.clear();

@@ -82,11 +82,7 @@ impl Server {
             if spec.read_only_cmd {
                 return Err(CmdError::err("Can not execute a script with write flag using *_ro command."));
             }
-            if !self.is_replica()
-                && self.config.min_replicas_max_lag() > 0
-                && self.config.min_replicas_to_write() > 0
-                && (self.repl_good_replicas() as u64) < self.config.min_replicas_to_write()
-            {
+            if !self.good_replicas_ok() {
                 return Err(error::NOREPLICAS.into());
             }
         }
@@ -288,11 +284,7 @@ impl RunState<'_> {
             if srv.writes_refused_by_bgsave_error() {
                 return error_table(lua, error::MISCONF);
             }
-            if !srv.is_replica()
-                && srv.config.min_replicas_max_lag() > 0
-                && srv.config.min_replicas_to_write() > 0
-                && (srv.repl_good_replicas() as u64) < srv.config.min_replicas_to_write()
-            {
+            if !srv.good_replicas_ok() {
                 return error_table(lua, error::NOREPLICAS);
             }
         }

@@ -173,7 +173,7 @@ impl Server {
     }
 
     /// `min-replicas-to-write`: enough replicas acknowledged within `min-replicas-max-lag`.
-    fn good_replicas_ok(&self) -> bool {
+    pub(crate) fn good_replicas_ok(&self) -> bool {
         self.is_replica()
             || self.config.min_replicas_max_lag() == 0
             || self.config.min_replicas_to_write() == 0
