@@ -13,6 +13,7 @@ pub mod connection;
 pub mod debug;
 pub mod expire;
 pub mod hash;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspection;
 pub mod keys;
@@ -311,6 +312,7 @@ impl CommandTable {
             hash::COMMANDS,
             set::COMMANDS,
             zset::COMMANDS,
+            hyperloglog::COMMANDS,
             persistence_cmd::COMMANDS,
             replication_cmd::COMMANDS,
             scripting_cmd::COMMANDS,

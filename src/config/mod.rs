@@ -258,6 +258,7 @@ mod ids {
     pub const HASH_MAX_LISTPACK_ENTRIES: usize = index_of("hash-max-listpack-entries");
     pub const HASH_MAX_LISTPACK_VALUE: usize = index_of("hash-max-listpack-value");
     pub const SET_MAX_INTSET_ENTRIES: usize = index_of("set-max-intset-entries");
+    pub const HLL_SPARSE_MAX_BYTES: usize = index_of("hll-sparse-max-bytes");
     pub const ZSET_MAX_LISTPACK_ENTRIES: usize = index_of("zset-max-listpack-entries");
     pub const ZSET_MAX_LISTPACK_VALUE: usize = index_of("zset-max-listpack-value");
     pub const CLIENT_OUTPUT_BUFFER_LIMIT: usize = index_of("client-output-buffer-limit");
@@ -658,6 +659,11 @@ impl Config {
 
     pub fn set_max_intset_entries(&self) -> usize {
         usize::try_from(self.number(ids::SET_MAX_INTSET_ENTRIES)).unwrap_or(512)
+    }
+
+    /// Largest sparse HyperLogLog (header included) before it turns dense.
+    pub fn hll_sparse_max_bytes(&self) -> usize {
+        usize::try_from(self.number(ids::HLL_SPARSE_MAX_BYTES)).unwrap_or(3000)
     }
 
     pub fn zset_max_listpack_entries(&self) -> usize {

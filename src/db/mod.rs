@@ -8,6 +8,7 @@
 pub mod bytes;
 pub mod dict;
 pub mod hash;
+pub mod hyperloglog;
 pub mod intset;
 pub mod list;
 pub mod listpack;
