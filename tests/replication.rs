@@ -239,3 +239,31 @@ fn failover_to_a_replica_continues_the_history() {
     wait_for("old master follows", || q::<Option<String>>(&mut o, &["GET", "counter"]).as_deref() == Some("51"));
     assert!(old.log().contains("is synced, failing over."));
 }
+
+#[test]
+fn a_replica_link_that_sends_a_command_with_a_reply_is_dropped() {
+    let master = TestServer::start(&["--repl-diskless-sync-delay", "0"]);
+    let mut raw = master.raw();
+    raw.send(b"PSYNC ? -1\r\n");
+    // Newlines may come first: the keepalive of a replica waiting for its transfer.
+    let mut line = raw.read_line();
+    while line.is_empty() {
+        line = raw.read_line();
+    }
+    assert!(line.starts_with("+FULLRESYNC"), "{line}");
+    raw.send(b"GET foo\r\n");
+    // Whatever the RDB transfer sent, the link ends without a GET reply interleaved in it.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = std::io::Read::read(&mut raw.s, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(!got.windows(4).any(|w| w == b"$-1\r"), "a GET reply reached the replica link");
+    let log = master.log();
+    assert!(log.contains("Replica generated a reply to command 'get', disconnecting it:"), "{log}");
+    assert!(log.contains("Replica can't interact with the keyspace"), "{log}");
+    assert_eq!(q::<String>(&mut master.client(), &["PING"]), "PONG");
+}

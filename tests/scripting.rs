@@ -109,3 +109,58 @@ fn script_effects_replicate_not_the_script() {
     let e = err_text(redis::cmd("FCALL").arg("g").arg(0).query(&mut r));
     assert_eq!(e, "READONLY Can not run script with write flag on readonly replica");
 }
+
+#[test]
+fn a_slow_script_answers_busy_and_can_be_killed() {
+    let s = TestServer::start(&["--busy-reply-threshold", "50"]);
+    let mut other = s.client();
+    q::<()>(&mut other, &["SET", "k", "v"]);
+    assert!(err_text(redis::cmd("SCRIPT").arg("KILL").query(&mut other)).starts_with("NOTBUSY"));
+    let port = s.port;
+    let runner = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        redis::cmd("EVAL").arg("while true do end").arg(0).query::<redis::Value>(&mut c)
+    });
+    // Other clients are served meanwhile: with -BUSY, except the commands allowed while busy.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match redis::cmd("GET").arg("k").query::<redis::Value>(&mut other) {
+            Err(e) if e.code() == Some("BUSY") => break,
+            _ => assert!(Instant::now() < deadline, "the script never timed out"),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let e = err_text(redis::cmd("FUNCTION").arg("KILL").query(&mut other));
+    assert!(e.contains("You can only call SCRIPT KILL"), "FUNCTION KILL on an EVAL: {e}");
+    assert!(err_text(redis::cmd("SHUTDOWN").query(&mut other)).starts_with("BUSY"), "SHUTDOWN without NOSAVE");
+    q::<()>(&mut other, &["SCRIPT", "KILL"]);
+    let outcome = runner.join().expect("runner thread");
+    let e = err_text(outcome);
+    assert!(e.contains("Script killed by user with SCRIPT KILL"), "{e}");
+    assert_eq!(q::<String>(&mut other, &["GET", "k"]), "v");
+    assert!(s.log().contains("Slow script detected: still in execution after"));
+}
+
+#[test]
+fn a_script_that_wrote_cannot_be_killed() {
+    let s = TestServer::start(&["--busy-reply-threshold", "50"]);
+    let port = s.port;
+    let runner = std::thread::spawn(move || {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        let script = "redis.call('set', 'x', '1') local t = redis.call('time') \
+                      while redis.call('time')[1] - t[1] < 2 do end return 'done'";
+        redis::cmd("EVAL").arg(script).arg(0).query::<String>(&mut c)
+    });
+    let mut other = s.client();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let e = loop {
+        match redis::cmd("SCRIPT").arg("KILL").query::<redis::Value>(&mut other) {
+            Err(e) if e.code() == Some("UNKILLABLE") => break e.to_string(),
+            _ => assert!(Instant::now() < deadline, "the script never became unkillable"),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(e.contains("already executed write commands"), "{e}");
+    assert_eq!(runner.join().expect("runner").expect("script result"), "done");
+    assert_eq!(q::<String>(&mut other, &["GET", "x"]), "1");
+}

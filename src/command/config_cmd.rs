@@ -35,7 +35,7 @@ fn config_set(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let pairs: Vec<(&[u8], &[u8])> = (2..args.len()).step_by(2).map(|i| (args.get(i), args.get(i + 1))).collect();
     let before = srv.config.clone();
     let ctx = crate::config::SetContext {
-        loading: false,
+        loading: srv.loading || srv.repl_streaming_load_active(),
         local_client: c.has(crate::client::flags::UNIX_SOCKET)
             || c.peer_ip.is_some_and(|p| crate::net::is_loopback(&p)),
     };

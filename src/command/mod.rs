@@ -61,6 +61,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 15;
     pub const SENTINEL: u32 = 1 << 16;
     pub const PROTECTED: u32 = 1 << 17;
+    /// Refused while a replica loads its master's RDB asynchronously (the old dataset served).
+    pub const NO_ASYNC_LOADING: u32 = 1 << 18;
 
     /// The flag names COMMAND INFO replies, in Redis's order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -78,6 +80,7 @@ pub mod flags {
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
     ];

@@ -14,9 +14,9 @@ use crate::server::keyspace::EVENT_GENERIC;
 use crate::server::{Server, unix_ms};
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NO_KEYS, "server", save),
-    CommandSpec::new("bgsave", -1, ADMIN | NOSCRIPT, NO_KEYS, "server", bgsave),
-    CommandSpec::new("bgrewriteaof", 1, ADMIN | NOSCRIPT, NO_KEYS, "server", bgrewriteaof),
+    CommandSpec::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI | NO_ASYNC_LOADING, NO_KEYS, "server", save),
+    CommandSpec::new("bgsave", -1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NO_KEYS, "server", bgsave),
+    CommandSpec::new("bgrewriteaof", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NO_KEYS, "server", bgrewriteaof),
     CommandSpec::new("dump", 2, READONLY, KEY1, "generic", dump),
     CommandSpec::new("restore", -4, WRITE | DENYOOM, KEY1, "generic", restore),
 ];

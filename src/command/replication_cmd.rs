@@ -9,12 +9,12 @@ use crate::replication::master::{ReplicaState, replica_ip};
 use crate::server::{Server, unix_ms};
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, NO_KEYS, "server", sync),
-    CommandSpec::new("psync", -3, ADMIN | NOSCRIPT | NO_MULTI, NO_KEYS, "server", psync),
+    CommandSpec::new("sync", 1, ADMIN | NOSCRIPT | NO_MULTI | NO_ASYNC_LOADING, NO_KEYS, "server", sync),
+    CommandSpec::new("psync", -3, ADMIN | NOSCRIPT | NO_MULTI | NO_ASYNC_LOADING, NO_KEYS, "server", psync),
     CommandSpec::new("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, NO_KEYS, "server", replconf),
     CommandSpec::new("role", 1, NOSCRIPT | LOADING | STALE | FAST | SENTINEL, NO_KEYS, "server", role),
-    CommandSpec::new("replicaof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, "server", replicaof),
-    CommandSpec::new("slaveof", 3, ADMIN | NOSCRIPT | STALE, NO_KEYS, "server", replicaof),
+    CommandSpec::new("replicaof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, NO_KEYS, "server", replicaof),
+    CommandSpec::new("slaveof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, NO_KEYS, "server", replicaof),
     CommandSpec::new("wait", 3, NOSCRIPT, NO_KEYS, "generic", wait),
     CommandSpec::new("failover", -1, ADMIN | NOSCRIPT | STALE, NO_KEYS, "server", failover),
 ];

@@ -41,7 +41,7 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("delete", 3, WRITE | NOSCRIPT, NO_KEYS, "scripting", function_delete),
     CommandSpec::new("flush", -2, WRITE | NOSCRIPT, NO_KEYS, "scripting", function_flush),
     CommandSpec::new("list", -2, NOSCRIPT, NO_KEYS, "scripting", function_list),
-    CommandSpec::new("kill", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", script_kill),
+    CommandSpec::new("kill", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", function_kill),
     CommandSpec::new("stats", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", function_stats),
 ];
 
@@ -71,9 +71,7 @@ impl Server {
         }
         let (flags, code) = eval_shebang(body)?;
         let Some(lua) = self.scripting.lua.as_ref() else {
-            return Err(CmdError::from(
-                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
-            ));
+            return Err(CmdError::from(crate::scripting::BUSY_EVAL));
         };
         let func = lua
             .load(&code[..])
@@ -162,8 +160,39 @@ fn script_flush(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 }
 
 /// SCRIPT KILL / FUNCTION KILL: scripts run to completion here, so none is ever killable.
-fn script_kill(_: &mut Server, _: &mut Client, _: &Args) -> CmdResult {
-    Err(CmdError::from("NOTBUSY No scripts in execution right now."))
+/// SCRIPT KILL
+fn script_kill(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    kill_running(srv, c, true)
+}
+
+/// FUNCTION KILL
+fn function_kill(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    kill_running(srv, c, false)
+}
+
+/// Stop the timed-out script at its next hook (Redis's scriptKill). Only a read-only script may
+/// be stopped, by the KILL of its own kind.
+fn kill_running(srv: &mut Server, c: &mut Client, eval: bool) -> CmdResult {
+    let Some(run) = srv.scripting.timed_out.as_mut() else {
+        return Err(CmdError::from("NOTBUSY No scripts in execution right now."));
+    };
+    if run.must_complete {
+        return Err(CmdError::from(
+            "UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.",
+        ));
+    }
+    if run.wrote {
+        return Err(CmdError::from(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+        ));
+    }
+    if eval != run.eval_mode {
+        // The other kind's KILL: answer as the busy server does.
+        return Err(CmdError::from(run.busy_error()));
+    }
+    run.killed = true;
+    c.reply.ok();
+    Ok(())
 }
 
 /// The shebang of a library: `#!lua name=<lib>`.
@@ -203,9 +232,7 @@ impl Server {
             return Err(CmdError::err(format!("Library '{name}' already exists")));
         }
         let Some(lua) = self.scripting.lua.as_ref() else {
-            return Err(CmdError::from(
-                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
-            ));
+            return Err(CmdError::from(crate::scripting::BUSY_EVAL));
         };
         let end = memchr::memchr(b'\n', code).unwrap_or(code.len());
         let mut body = code[end..].to_vec();

@@ -65,6 +65,12 @@ fn shutdown(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         c.reply.ok();
         return Ok(());
     }
+    // Only SHUTDOWN NOSAVE may end the server under a slow script (a save would not be consistent).
+    if let Some(run) = srv.scripting.timed_out
+        && !flags.nosave
+    {
+        return Err(CmdError::from(run.busy_error()));
+    }
     match srv.prepare_for_shutdown(flags) {
         Ok(()) => {
             // The connection closes without a reply, as with Redis.

@@ -259,6 +259,7 @@ mod ids {
     pub const HASH_MAX_LISTPACK_VALUE: usize = index_of("hash-max-listpack-value");
     pub const SET_MAX_INTSET_ENTRIES: usize = index_of("set-max-intset-entries");
     pub const HLL_SPARSE_MAX_BYTES: usize = index_of("hll-sparse-max-bytes");
+    pub const KEY_LOAD_DELAY: usize = index_of("key-load-delay");
     pub const ZSET_MAX_LISTPACK_ENTRIES: usize = index_of("zset-max-listpack-entries");
     pub const ZSET_MAX_LISTPACK_VALUE: usize = index_of("zset-max-listpack-value");
     pub const CLIENT_OUTPUT_BUFFER_LIMIT: usize = index_of("client-output-buffer-limit");
@@ -659,6 +660,12 @@ impl Config {
 
     pub fn set_max_intset_entries(&self) -> usize {
         usize::try_from(self.number(ids::SET_MAX_INTSET_ENTRIES)).unwrap_or(512)
+    }
+
+    /// `key-load-delay`: microseconds a load waits after each key (a testing knob that makes loading
+    /// slow on purpose).
+    pub fn key_load_delay(&self) -> i64 {
+        self.number(ids::KEY_LOAD_DELAY)
     }
 
     /// Largest sparse HyperLogLog (header included) before it turns dense.

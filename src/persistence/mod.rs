@@ -9,6 +9,7 @@
 //! - `crc64`: Redis's CRC-64/Jones checksum (RDB trailer, DUMP footer).
 //! - `lzf`: the LZF compressor and strict decompressor.
 //! - `rdb`: values and whole datasets in the RDB format, DUMP payloads.
+//! - `rdb_load`: reading a dataset record by record, from a file or a transfer still arriving.
 //! - `rdb_io`: RDB primitives (lengths, strings, doubles, times, opcodes and type numbers).
 //! - `ziplist`, `zipmap`: read-only decoders for the legacy encodings found in older RDB files.
 
@@ -18,5 +19,6 @@ pub mod crc64;
 pub mod lzf;
 pub mod rdb;
 pub mod rdb_io;
+pub mod rdb_load;
 pub mod ziplist;
 pub mod zipmap;

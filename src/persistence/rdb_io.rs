@@ -404,12 +404,27 @@ impl StringValue<'_> {
 pub struct RdbReader<'a> {
     data: &'a [u8],
     pos: usize,
+    /// More bytes may follow `data` (a transfer still arriving): a count the bytes at hand cannot
+    /// hold is then an end-of-data error, not a corrupt length.
+    partial: bool,
+}
+
+impl RdbError {
+    /// The input ended inside an item: with more input the same read may succeed.
+    pub fn is_end_of_data(&self) -> bool {
+        self.reason == EOF_REASON
+    }
 }
 
 impl<'a> RdbReader<'a> {
     /// A reader at the start of `data`.
     pub fn new(data: &'a [u8]) -> Self {
-        Self { data, pos: 0 }
+        Self { data, pos: 0, partial: false }
+    }
+
+    /// A reader of the first part of a stream whose rest has not arrived yet.
+    pub fn new_partial(data: &'a [u8]) -> Self {
+        Self { data, pos: 0, partial: true }
     }
 
     /// Offset of the next byte to read.
@@ -425,6 +440,11 @@ impl<'a> RdbReader<'a> {
     /// Whether everything has been read.
     pub fn is_at_end(&self) -> bool {
         self.pos == self.data.len()
+    }
+
+    /// The bytes read so far.
+    pub fn consumed(&self) -> &'a [u8] {
+        &self.data[..self.pos]
     }
 
     /// The unread bytes, without consuming them.
@@ -512,7 +532,8 @@ impl<'a> RdbReader<'a> {
         let start = self.pos;
         let count = self.read_plain_len()?;
         let fits = self.remaining() / min_item_size.max(1);
-        usize::try_from(count).ok().filter(|&c| c <= fits).ok_or(RdbError { offset: start, reason: "bad length" })
+        let reason = if self.partial { EOF_REASON } else { "bad length" };
+        usize::try_from(count).ok().filter(|&c| c <= fits).ok_or(RdbError { offset: start, reason })
     }
 
     /// Reads a string in any of its encodings (see the module's `# Format`), keeping integer encodings

@@ -84,7 +84,7 @@ impl Server {
         self.replicas_where(|r| r.state == ReplicaState::WaitBgsaveEnd && r.socket_transfer)
     }
 
-    fn repl_close_rdb_pipe(&mut self) {
+    pub(crate) fn repl_close_rdb_pipe(&mut self) {
         if let Some(mut p) = self.repl.rdb_pipe.take() {
             let _ = self.poll.registry().deregister(&mut p.data);
         }
@@ -132,8 +132,8 @@ impl Server {
                 Err(e) => {
                     log::warn!("Diskless rdb transfer, read error sending DB to replicas: {e}");
                     self.repl_close_rdb_pipe();
+                    // The replicas of the transfer fail with it.
                     self.kill_rdb_child();
-                    self.repl_bgsave_done(false);
                     return;
                 }
             }

@@ -63,6 +63,9 @@ pub struct ConnectedReplica {
     pub requested_ms: u64,
     /// It ACKed (so loaded the streamed RDB) before the transfer's child was reaped.
     pub acked_during_transfer: bool,
+    /// During a diskless transfer: when a write to it last left data behind (unix ms), 0 once it
+    /// caught up. A replica stuck past repl-timeout would hold the whole transfer.
+    pub last_partial_write_ms: u64,
     /// Wants only the RDB (REPLCONF rdb-only), and perhaps only its functions.
     pub rdb_only: bool,
     pub functions_only: bool,
@@ -91,6 +94,7 @@ impl ConnectedReplica {
             wait_first_ack: false,
             requested_ms: unix_ms(),
             acked_during_transfer: false,
+            last_partial_write_ms: 0,
             rdb_only: false,
             functions_only: false,
         }
@@ -451,6 +455,17 @@ impl Server {
             return;
         }
         self.repl.replicas.retain(|&s| s != c.slot);
+        // A disk BGSAVE nobody waits for any more is only costing memory and delaying the next
+        // fork; without save points it has no other use, so it is stopped.
+        let was_waiting = c.replica.as_ref().is_some_and(|r| r.state == ReplicaState::WaitBgsaveEnd);
+        if was_waiting
+            && self.config.save_points().is_empty()
+            && self.rdb.child.is_some()
+            && !self.rdb.to_sockets
+            && self.repl_replicas_in(ReplicaState::WaitBgsaveEnd).is_empty()
+        {
+            self.kill_rdb_child();
+        }
         if self.repl.replicas.is_empty() {
             self.repl.no_replicas_since = unix_ms() / 1000;
         }
@@ -485,6 +500,7 @@ impl Server {
                 self.queue_write(slot);
             }
         }
+        self.repl_disconnect_timed_out_replicas();
         if self.repl_should_start_bgsave() {
             self.repl_start_bgsave();
         }
@@ -492,6 +508,32 @@ impl Server {
         let failover_waiting = self.failover.end_ms != 0 && self.failover.pauses_writes();
         if !self.is_replica() && !failover_waiting && loop_no.is_multiple_of(self.config.repl_ping_replica_period()) {
             self.repl_feed_raw(b"*1\r\n$4\r\nping\r\n");
+        }
+    }
+
+    /// Replicas silent for repl-timeout: an online one that stopped ACKing (SYNC-only replicas
+    /// never ACK), and one stuck in a diskless transfer, which would otherwise hold the child
+    /// and every other replica of the transfer.
+    fn repl_disconnect_timed_out_replicas(&mut self) {
+        let now = unix_ms();
+        let timeout_ms = self.config.repl_timeout() as u64 * 1000;
+        for slot in self.repl.replicas.clone() {
+            let Some(Some(c)) = self.clients.get(slot) else { continue };
+            let Some(r) = c.replica.as_ref() else { continue };
+            let kind =
+                if r.state == ReplicaState::Online && !r.pre_psync && now.saturating_sub(r.ack_time_ms) > timeout_ms {
+                    "streaming sync"
+                } else if r.state == ReplicaState::WaitBgsaveEnd
+                    && r.socket_transfer
+                    && r.last_partial_write_ms != 0
+                    && now.saturating_sub(r.last_partial_write_ms) > timeout_ms
+                {
+                    "full sync"
+                } else {
+                    continue;
+                };
+            log::warn!("Disconnecting timedout replica ({kind}): {}", replica_name(c));
+            self.kill_client_slot(slot);
         }
     }
 

@@ -1,5 +1,6 @@
 //! Replication (Redis's replication.c): the master side (replication ids and offsets, the backlog,
-//! the stream fed to replicas) and, in `replica`, the link to a master.
+//! the stream fed to replicas) and, in `replica`, the link to a master (`diskless_load` parses a
+//! full sync's RDB as it arrives, `transfer` receives it).
 //!
 //! Owns the replication state and the replicas' view of the stream. It never runs commands and never
 //! blocks: replicas are ordinary clients whose output buffers receive the stream, flushed by the event
@@ -7,9 +8,11 @@
 
 pub mod backlog;
 pub mod diskless;
+pub mod diskless_load;
 pub mod failover;
 pub mod master;
 pub mod replica;
+pub mod transfer;
 
 use crate::server::Server;
 use backlog::ReplicationBacklog;

@@ -12,6 +12,7 @@ use std::net::ToSocketAddrs;
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 
+use super::diskless_load::StreamingLoad;
 use crate::client::{Client, Stream};
 use crate::server::{Server, unix_ms};
 
@@ -46,7 +47,7 @@ pub enum LinkState {
 
 /// How the RDB payload is delimited.
 #[derive(Debug, Clone)]
-enum Payload {
+pub(super) enum Payload {
     /// `$<len>`: exactly this many bytes.
     Sized(usize),
     /// `$EOF:<mark>`: until the 40-byte mark.
@@ -57,13 +58,13 @@ enum Payload {
 #[derive(Debug)]
 pub struct MasterLink {
     pub state: LinkState,
-    stream: Option<TcpStream>,
+    pub(super) stream: Option<TcpStream>,
     /// Bytes read and not consumed yet (handshake lines, payload).
-    buf: Vec<u8>,
-    payload: Option<Payload>,
+    pub(super) buf: Vec<u8>,
+    pub(super) payload: Option<Payload>,
     /// +FULLRESYNC's id and offset.
-    sync_replid: String,
-    sync_offset: u64,
+    pub(super) sync_replid: String,
+    pub(super) sync_offset: u64,
     /// Slot of the master client while connected.
     pub client_slot: Option<usize>,
     pub last_io_ms: u64,
@@ -80,9 +81,9 @@ pub struct MasterLink {
     pub pending_relay: Vec<u8>,
     /// The next reply of the master client must reach the master (REPLCONF GETACK).
     pub force_reply: bool,
-    /// The transfer in progress is parsed straight into memory (repl-diskless-load), not saved as
-    /// the dump file first; the server reports itself loading meanwhile.
-    pub diskless_load: bool,
+    /// The transfer in progress is parsed straight into memory as it arrives (repl-diskless-load)
+    /// instead of being saved as the dump file first.
+    pub streaming: Option<Box<StreamingLoad>>,
 }
 
 impl Default for MasterLink {
@@ -103,7 +104,7 @@ impl Default for MasterLink {
             master_db: 0,
             pending_relay: Vec::new(),
             force_reply: false,
-            diskless_load: false,
+            streaming: None,
         }
     }
 }
@@ -218,8 +219,9 @@ impl Server {
             // Any database will do: the new master starts its stream with SELECT.
             self.link.master_db = 0;
         }
-        // Our replicas follow the new history after our own sync: disconnect them so they resync.
-        self.repl_disconnect_replicas();
+        // Our replicas stay: if the new master continues our history they continue too. They are
+        // disconnected only when the history changes (a new replid on +CONTINUE, or loading a
+        // full sync's RDB).
         self.link.state = LinkState::Connect;
         self.link.down_since_ms = 0;
         log::info!("Connecting to MASTER {host}:{port}");
@@ -248,7 +250,7 @@ impl Server {
         }
     }
 
-    fn repl_disconnect_replicas(&mut self) {
+    pub(super) fn repl_disconnect_replicas(&mut self) {
         for slot in std::mem::take(&mut self.repl.replicas) {
             if let Some(Some(c)) = self.clients.get_mut(slot) {
                 c.flags |= crate::client::flags::CLOSE_ASAP;
@@ -271,9 +273,9 @@ impl Server {
             c.is_master = false;
             self.queue_write(slot);
         }
+        self.repl_streaming_load_abort();
         self.link.buf.clear();
         self.link.payload = None;
-        self.link.diskless_load = false;
         self.link.pending_relay.clear();
         if self.link.state == LinkState::Connected {
             self.link.down_since_ms = unix_ms();
@@ -281,7 +283,7 @@ impl Server {
     }
 
     /// The link failed: try again from the cron.
-    fn repl_link_failed(&mut self) {
+    pub(super) fn repl_link_failed(&mut self) {
         self.repl_drop_link();
         if self.is_replica() {
             self.link.state = LinkState::Connect;
@@ -360,7 +362,7 @@ impl Server {
     }
 
     /// REPLCONF ACK <offset> to the master.
-    fn repl_send_ack(&mut self) {
+    pub(super) fn repl_send_ack(&mut self) {
         let Some(slot) = self.link.client_slot else { return };
         let offset = self.repl.master_repl_offset.to_string();
         let ack = resp_command(&[b"REPLCONF", b"ACK", offset.as_bytes()]);
@@ -378,6 +380,12 @@ impl Server {
         let offset = self.repl.master_repl_offset.to_string();
         c.reply.buf.extend_from_slice(&resp_command(&[b"REPLCONF", b"ACK", offset.as_bytes()]));
         self.link.force_reply = true;
+    }
+
+    /// The key-load-delay timer of a diskless load fired: parse on, then read on.
+    pub fn repl_load_resume(&mut self) {
+        self.repl_link_progress();
+        self.repl_link_event(false);
     }
 
     /// Readiness on the handshake/transfer socket.
@@ -402,28 +410,33 @@ impl Server {
             self.repl_link_send(&resp_command(&[b"PING"]));
             return;
         }
-        // Read what is there.
+        // Read what is there; not while a diskless load waits on its key-load-delay timer, so a
+        // slow load leaves the rest in the socket (and the master waits, as with Redis).
         let mut closed = false;
-        if let Some(s) = self.link.stream.as_mut() {
+        loop {
+            if self.link.streaming.as_ref().is_some_and(|load| load.resume_at().is_some()) {
+                break;
+            }
+            let Some(s) = self.link.stream.as_mut() else { break };
             let mut chunk = [0u8; 16 * 1024];
-            loop {
-                match s.read(&mut chunk) {
-                    Ok(0) => {
-                        closed = true;
-                        break;
-                    }
-                    Ok(n) => self.link.buf.extend_from_slice(&chunk[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => {
-                        closed = true;
-                        break;
-                    }
+            match s.read(&mut chunk) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    self.link.buf.extend_from_slice(&chunk[..n]);
+                    self.link.last_io_ms = unix_ms();
+                    self.repl_link_progress();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    closed = true;
+                    break;
                 }
             }
         }
-        self.link.last_io_ms = unix_ms();
-        self.repl_link_progress();
         if self.link.state != LinkState::Transfer && self.link.buf.len() > MAX_LINE {
             log::warn!("Bad protocol from MASTER: handshake line too long");
             self.repl_link_failed();
@@ -449,7 +462,7 @@ impl Server {
     }
 
     /// Take one line from the link buffer (without CRLF), if complete.
-    fn repl_link_line(&mut self) -> Option<String> {
+    pub(super) fn repl_link_line(&mut self) -> Option<String> {
         let pos = memchr::memchr(b'\n', &self.link.buf)?;
         let mut line: Vec<u8> = self.link.buf.drain(..=pos).collect();
         line.pop();
@@ -614,149 +627,8 @@ impl Server {
         false
     }
 
-    /// Read the RDB payload; when complete, load it and start streaming. Returns true to keep
-    /// processing the buffer (more may follow), false to wait for more bytes.
-    fn repl_transfer_progress(&mut self) -> bool {
-        if self.link.payload.is_none() {
-            let Some(line) = self.repl_link_line() else { return false };
-            if line.is_empty() {
-                // A keepalive newline while the master prepares the RDB.
-                return true;
-            }
-            if let Some(err) = line.strip_prefix('-') {
-                log::warn!("MASTER aborted replication with an error: {err}");
-                self.repl_link_failed();
-                return false;
-            }
-            let Some(spec) = line.strip_prefix('$') else {
-                log::warn!(
-                    "Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"
-                );
-                self.repl_link_failed();
-                return false;
-            };
-            if let Some(mark) = spec.strip_prefix("EOF:") {
-                if mark.len() != 40 {
-                    log::warn!("Bad protocol from MASTER: the EOF mark is not 40 bytes ('{spec}')");
-                    self.repl_link_failed();
-                    return false;
-                }
-                self.link.payload = Some(Payload::Eof(mark.as_bytes().to_vec()));
-                self.link.diskless_load = self.repl_use_diskless_load();
-                log::info!(
-                    "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {}",
-                    if self.link.diskless_load { "to parser" } else { "to disk" }
-                );
-            } else {
-                let Ok(len) = spec.parse::<usize>() else {
-                    log::warn!("Bad protocol from MASTER: invalid bulk length '{spec}'");
-                    self.repl_link_failed();
-                    return false;
-                };
-                self.link.transfer_size = len as i64;
-                self.link.payload = Some(Payload::Sized(len));
-                self.link.diskless_load = self.repl_use_diskless_load();
-                log::info!(
-                    "MASTER <-> REPLICA sync: receiving {len} bytes from master {}",
-                    if self.link.diskless_load { "to parser" } else { "to disk" }
-                );
-            }
-        }
-        let complete = match &self.link.payload {
-            Some(Payload::Sized(len)) => (self.link.buf.len() >= *len).then_some(*len),
-            // As Redis: the payload ends when the last bytes received are the mark (the master sends
-            // nothing after it until we ACK).
-            Some(Payload::Eof(mark)) => self.link.buf.ends_with(mark).then_some(self.link.buf.len()),
-            None => None,
-        };
-        self.link.transfer_read = self.link.buf.len() as u64;
-        let Some(end) = complete else { return false };
-        let mut rdb: Vec<u8> = self.link.buf.drain(..end).collect();
-        if let Some(Payload::Eof(mark)) = &self.link.payload {
-            rdb.truncate(rdb.len() - mark.len());
-        }
-        let eof_mode = matches!(self.link.payload, Some(Payload::Eof(_)));
-        self.link.payload = None;
-        let diskless = std::mem::take(&mut self.link.diskless_load);
-        if self.repl_load_transferred(&rdb, diskless).is_err() {
-            self.repl_link_failed();
-            return false;
-        }
-        self.repl_become_connected(false);
-        if eof_mode {
-            self.repl_send_ack();
-        }
-        false
-    }
-
-    /// Whether the RDB about to arrive is loaded without the dump file (repl-diskless-load swapdb,
-    /// or on-empty-db with nothing to lose).
-    fn repl_use_diskless_load(&self) -> bool {
-        match self.config.repl_diskless_load() {
-            1 => self.dbs.iter().all(|d| d.is_empty()),
-            2 => true,
-            _ => false,
-        }
-    }
-
-    /// Reported as loading (INFO loading:1, -LOADING to most commands) while a diskless-load
-    /// transfer is in progress, as Redis is while it parses from the socket.
-    pub fn repl_diskless_loading(&self) -> bool {
-        self.link.diskless_load && self.link.state == LinkState::Transfer && self.link.payload.is_some()
-    }
-
-    /// Replace the dataset with the master's RDB: saved as our dump file first (as Redis does with
-    /// its transfer temp file) unless loading diskless, then loaded.
-    fn repl_load_transferred(&mut self, rdb: &[u8], diskless: bool) -> Result<(), ()> {
-        let tmp = format!("temp-{}.{}.rdb", unix_ms() / 1000, std::process::id());
-        let saved = if diskless {
-            Ok(())
-        } else {
-            std::fs::File::create(&tmp).and_then(|mut f| f.write_all(rdb).and_then(|()| f.sync_all())).and_then(|()| {
-                crate::server::rdb_persistence::rename_durably(tmp.as_ref(), self.config.dbfilename().as_ref())
-            })
-        };
-        if let Err(e) = saved {
-            log::warn!(
-                "Failed trying to rename the temp DB into {} in MASTER <-> REPLICA synchronization: {e}",
-                self.config.dbfilename()
-            );
-            let _ = std::fs::remove_file(&tmp);
-        }
-        log::info!("MASTER <-> REPLICA sync: Flushing old data");
-        self.repl_disconnect_replicas();
-        self.repl.backlog = None;
-        self.flush_all();
-        // The master's libraries replace ours.
-        self.scripting.flush_functions();
-        log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-        self.loading = true;
-        let loaded = self.rdb_load_bytes(rdb, true);
-        self.loading = false;
-        if let Err(e) = loaded {
-            log::warn!(
-                "Failed trying to load the MASTER synchronization DB from disk: {} at offset {}",
-                e.reason,
-                e.offset
-            );
-            return Err(());
-        }
-        self.repl.replid = self.link.sync_replid.clone();
-        self.repl.master_repl_offset = self.link.sync_offset;
-        self.repl.replid2 = super::NO_REPLID.to_string();
-        self.repl.second_repl_offset = -1;
-        self.repl_create_backlog();
-        self.link.can_psync = true;
-        log::info!("MASTER <-> REPLICA sync: Finished with success");
-        if self.aof.is_on() {
-            // The AOF must describe the new dataset: rewrite it from scratch.
-            let _ = self.aof_rewrite_background();
-        }
-        Ok(())
-    }
-
     /// The master becomes a client: its stream is read and applied like commands.
-    fn repl_become_connected(&mut self, partial: bool) {
+    pub(super) fn repl_become_connected(&mut self, partial: bool) {
         let Some(mut stream) = self.link.stream.take() else { return };
         let _ = self.poll.registry().deregister(&mut stream);
         let addr = stream.peer_addr().map(|a| crate::net::format_addr(&a)).unwrap_or_default();
@@ -801,6 +673,12 @@ impl Server {
         self.link.down_since_ms = unix_ms();
         if self.is_replica() {
             self.link.state = LinkState::Connect;
+            // At once rather than at the next cron (Redis 7): a second's wait may cost the
+            // backlog the history a partial resync needs, and a slow script stops the cron.
+            if let Some((host, port)) = self.config.replicaof() {
+                log::info!("Reconnecting to MASTER {host}:{port}");
+            }
+            self.repl_connect();
         }
     }
 

@@ -59,6 +59,31 @@ pub struct Library {
     pub functions: Vec<FunctionDef>,
 }
 
+/// A script past busy-reply-threshold (Redis's SCRIPT_TIMEDOUT run): the loop turns inside it,
+/// other clients get -BUSY, and SCRIPT KILL / FUNCTION KILL may stop it.
+#[derive(Debug, Clone, Copy)]
+pub struct TimedOutRun {
+    /// EVAL (SCRIPT KILL stops it) rather than FCALL (FUNCTION KILL does).
+    pub eval_mode: bool,
+    /// Sent by our master or read from the AOF: it must run to its end.
+    pub must_complete: bool,
+    /// It already wrote: stopping it would leave half of it applied.
+    pub wrote: bool,
+    /// A KILL asked it to stop.
+    pub killed: bool,
+}
+
+impl TimedOutRun {
+    /// The -BUSY reply to commands that may not run meanwhile.
+    pub fn busy_error(&self) -> &'static str {
+        if self.eval_mode { BUSY_EVAL } else { BUSY_FUNCTION }
+    }
+}
+
+pub const BUSY_EVAL: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
 /// The scripting engine's state.
 pub struct Scripting {
     /// None while a script runs (the runner holds it).
@@ -71,6 +96,8 @@ pub struct Scripting {
     /// replaces them with its own and puts these back.
     pub idle_call: mlua::Function,
     pub idle_pcall: mlua::Function,
+    /// The running script timed out (None when none runs or it is still within the threshold).
+    pub timed_out: Option<TimedOutRun>,
 }
 
 /// Lua run at startup: the error handler that records where an error happened (the user's code,
@@ -182,6 +209,7 @@ impl Scripting {
             scripts: HashMap::new(),
             libraries: BTreeMap::new(),
             functions: HashMap::new(),
+            timed_out: None,
         }
     }
 

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use mlua::{Lua, MultiValue, Value};
 
 use super::lua_value::{lua_to_reply, number_arg, resp_to_lua};
-use super::script_flags;
+use super::{TimedOutRun, script_flags};
 use crate::client::{Client, Stream, flags as cflags};
 use crate::command::{Args, Lookup, flags};
 use crate::error::{self, CmdError, CmdResult};
@@ -55,6 +55,35 @@ fn must_obey(c: &Client) -> bool {
 }
 
 impl Server {
+    /// Redis's scriptInterrupt, from the count hook: past busy-reply-threshold the script counts
+    /// as timed out and the event loop turns inside it. True when a KILL arrived.
+    fn script_interrupt(
+        &mut self,
+        start: std::time::Instant,
+        threshold_ms: u64,
+        eval_mode: bool,
+        must_complete: bool,
+        wrote: bool,
+        name: &str,
+    ) -> bool {
+        match self.scripting.timed_out.as_mut() {
+            Some(t) => t.wrote = wrote,
+            None => {
+                let elapsed = start.elapsed().as_millis() as u64;
+                if elapsed < threshold_ms {
+                    return false;
+                }
+                log::warn!(
+                    "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {} command. Script name is: {name}.",
+                    if eval_mode { "SCRIPT KILL" } else { "FUNCTION KILL" }
+                );
+                self.scripting.timed_out = Some(TimedOutRun { eval_mode, must_complete, wrote, killed: false });
+            }
+        }
+        self.process_events_while_blocked();
+        self.scripting.timed_out.is_some_and(|t| t.killed)
+    }
+
     /// Redis's scriptPrepareForRun: refuse a run the server state does not allow.
     fn script_prepare(&mut self, c: &Client, spec: &RunSpec) -> Result<(), CmdError> {
         let stale = self.is_replica() && !self.repl_link_up() && !self.config.replica_serve_stale_data();
@@ -101,9 +130,7 @@ impl Server {
     pub fn script_run(&mut self, c: &mut Client, func: mlua::Function, spec: RunSpec) -> CmdResult {
         self.script_prepare(c, &spec)?;
         let Some(lua) = self.scripting.lua.take() else {
-            return Err(CmdError::from(
-                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
-            ));
+            return Err(CmdError::from(super::BUSY_EVAL));
         };
         // Nothing the script does is this command's own effect: only its calls propagate.
         self.prevent_propagation();
@@ -117,35 +144,9 @@ impl Server {
         let read_only = spec.read_only_cmd || spec.flags & script_flags::NO_WRITES != 0;
         let caller_is_master = must_obey(c);
         let wrote = std::rc::Rc::new(std::cell::Cell::new(false));
-        // A script still running past busy-reply-threshold is stopped, unless it already wrote.
-        // Redis would keep it running and answer -BUSY to everyone else until SCRIPT KILL;
-        // ferrodis does not serve other clients during a script yet, so a runaway read-only
-        // script is ended rather than freezing the server.
         let threshold_ms = self.config.busy_reply_threshold();
-        if threshold_ms > 0 {
-            let start = std::time::Instant::now();
-            let wrote_seen = wrote.clone();
-            let name = spec.name.clone();
-            let logged_cell = std::cell::Cell::new(false);
-            let _ = lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |_, _| {
-                let elapsed = start.elapsed().as_millis() as u64;
-                if elapsed <= threshold_ms {
-                    return Ok(mlua::VmState::Continue);
-                }
-                if !logged_cell.get() {
-                    logged_cell.set(true);
-                    log::warn!(
-                        "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the SCRIPT KILL command. Script name is: {name}."
-                    );
-                }
-                if wrote_seen.get() {
-                    return Ok(mlua::VmState::Continue);
-                }
-                Err(mlua::Error::runtime(format!(
-                    "Script stopped after {elapsed} milliseconds (busy-reply-threshold)"
-                )))
-            });
-        }
+        let eval_mode = !spec.function_mode;
+        let name = spec.name.clone();
         let resp = c.reply.resp;
         let state = RefCell::new(RunState {
             srv: self,
@@ -154,8 +155,33 @@ impl Server {
             write_dirty: false,
             oom_at_start,
             caller_is_master,
-            wrote,
+            wrote: wrote.clone(),
         });
+        if threshold_ms > 0 {
+            let start = std::time::Instant::now();
+            // The hook must be 'static, the run state is not: it gets the state's address, erased.
+            let state_addr = &state as *const RefCell<RunState<'_>> as usize;
+            let _ = lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |lua, _| {
+                // SAFETY: `state` outlives the hook: the hook is removed right after `lua.scope`
+                // returns, before `state` is consumed, and the run is single-threaded. The
+                // RefCell's dynamic borrow check keeps the access exclusive (a hook that fires
+                // while a redis.call holds the state does nothing).
+                let state = unsafe { &*(state_addr as *const RefCell<RunState<'static>>) };
+                let Ok(mut st) = state.try_borrow_mut() else { return Ok(mlua::VmState::Continue) };
+                let wrote_now = st.wrote.get();
+                let srv = &mut *st.srv;
+                let killed = srv.script_interrupt(start, threshold_ms, eval_mode, caller_is_master, wrote_now, &name);
+                if killed {
+                    log::warn!("Lua script killed by user with SCRIPT KILL.");
+                    // From now on at every line, so a pcall cannot swallow the kill for long.
+                    let _ = lua.set_hook(mlua::HookTriggers::new().every_line(), |_, _| {
+                        Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."))
+                    });
+                    return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
+                }
+                Ok(mlua::VmState::Continue)
+            });
+        }
         let outcome = lua.scope(|scope| {
             // Rust functions, so C functions to Lua: an error's position is the script's line
             // even after `return redis.call(...)` (Lua 5.1 keeps no frame for a tail-called Lua
@@ -188,6 +214,12 @@ impl Server {
         lua.remove_hook();
         let state = state.into_inner();
         let srv = state.srv;
+        if srv.scripting.timed_out.take().is_some() {
+            // Our master's commands waited in its buffer while the script ran.
+            if let Some(slot) = srv.link.client_slot {
+                srv.pending_reads_push(slot);
+            }
+        }
         // Outside a run (FUNCTION LOAD's top level) they refuse, as in Redis.
         if let Ok(redis) = lua.globals().get::<mlua::Table>("redis") {
             let _ = redis.raw_set("call", srv.scripting.idle_call.clone());

@@ -36,6 +36,16 @@ impl Server {
             self.reject(c, cmd_id, &error::LOADING.into());
             return;
         }
+        if let Some(run) = self.scripting.timed_out
+            && !spec.has(flags::ALLOW_BUSY)
+        {
+            self.reject(c, cmd_id, &run.busy_error().into());
+            return;
+        }
+        if self.repl_async_loading() && self.denied_while_async_loading(c, spec) {
+            self.reject(c, cmd_id, &error::LOADING.into());
+            return;
+        }
         if spec.has(flags::PROTECTED) && !self.debug_allowed(c) {
             let e = CmdError::err(format!(
                 "{} command not allowed. If the {} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
@@ -63,6 +73,15 @@ impl Server {
         // A replica takes writes only from its master (replica-read-only).
         if self.is_replica() && !c.is_master && self.config.replica_read_only() && self.is_write_command(c, spec) {
             self.reject(c, cmd_id, &error::READONLY.into());
+            return;
+        }
+        // A replica connection carries our stream and its ACKs only; Redis refuses anything that
+        // would touch the keyspace on it (replicas are exempt from client pauses).
+        if c.replica.is_some()
+            && !c.has(cflags::MONITOR)
+            && (spec.has(flags::MAY_REPLICATE) || spec.has(flags::READONLY) || self.is_write_command(c, spec))
+        {
+            self.reject(c, cmd_id, &CmdError::err("Replica can't interact with the keyspace"));
             return;
         }
         if self.is_replica()
@@ -113,6 +132,13 @@ impl Server {
         }
         self.call(c, cmd_id, args);
         c.woff = self.repl.master_repl_offset;
+    }
+
+    /// Commands that would change replication or persistence under an async load (and EXEC of a
+    /// transaction holding one).
+    fn denied_while_async_loading(&self, c: &Client, spec: &crate::command::CommandSpec) -> bool {
+        spec.has(flags::NO_ASYNC_LOADING)
+            || (spec.name == "exec" && c.multi.iter().any(|q| self.queued_has(q, flags::NO_ASYNC_LOADING)))
     }
 
     /// Whether this command must be refused while over `maxmemory` (Redis's reject_cmd_on_oom): commands

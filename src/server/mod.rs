@@ -10,6 +10,7 @@ pub mod aof_persistence;
 pub mod blocking;
 pub mod cron;
 pub mod dispatch;
+pub mod events_while_blocked;
 pub mod eviction;
 pub mod keyspace;
 pub mod latency;
@@ -373,6 +374,9 @@ impl Server {
             if let Some(deadline) = self.blocking.next_deadline() {
                 timeout = timeout.min(Duration::from_millis(deadline.saturating_sub(unix_ms())));
             }
+            if let Some(at) = self.repl_load_resume_at() {
+                timeout = timeout.min(at.saturating_duration_since(now));
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout))
                 && e.kind() != io::ErrorKind::Interrupted
             {
@@ -385,36 +389,44 @@ impl Server {
             // before_sleep: write first, then read (Redis's AE_BARRIER).
             let barrier = self.aof.is_on() && self.config.appendfsync() == crate::config::AppendFsync::Always;
             for event in events.iter() {
-                let token = event.token().0;
-                if token >= LISTENER_TOKEN_BASE {
-                    self.accept(token - LISTENER_TOKEN_BASE);
-                    continue;
-                }
-                if token == crate::replication::replica::MASTER_LINK_TOKEN {
-                    self.repl_link_event(event.is_writable());
-                    continue;
-                }
-                if token == crate::replication::diskless::RDB_PIPE_TOKEN {
-                    self.repl_rdb_pipe_pump();
-                    continue;
-                }
-                if barrier && event.is_writable() {
-                    self.write_to_client(token);
-                }
-                if event.is_readable() || event.is_read_closed() || event.is_error() {
-                    self.read_from_client(token);
-                }
-                if !barrier && event.is_writable() {
-                    self.write_to_client(token);
-                }
+                self.handle_event(event, barrier);
             }
             for slot in std::mem::take(&mut self.pending_reads) {
                 self.read_from_client(slot);
+            }
+            if self.repl_load_resume_at().is_some_and(|at| Instant::now() >= at) {
+                self.repl_load_resume();
             }
             if Instant::now() >= next_cron && !self.cron_paused {
                 self.cron();
                 next_cron = Instant::now() + cron_period(self.hz);
             }
+        }
+    }
+
+    /// One readiness event: a listener, the master link, the diskless pipe or a client.
+    pub(crate) fn handle_event(&mut self, event: &mio::event::Event, barrier: bool) {
+        let token = event.token().0;
+        if token >= LISTENER_TOKEN_BASE {
+            self.accept(token - LISTENER_TOKEN_BASE);
+            return;
+        }
+        if token == crate::replication::replica::MASTER_LINK_TOKEN {
+            self.repl_link_event(event.is_writable());
+            return;
+        }
+        if token == crate::replication::diskless::RDB_PIPE_TOKEN {
+            self.repl_rdb_pipe_pump();
+            return;
+        }
+        if barrier && event.is_writable() {
+            self.write_to_client(token);
+        }
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.read_from_client(token);
+        }
+        if !barrier && event.is_writable() {
+            self.write_to_client(token);
         }
     }
 
@@ -489,7 +501,13 @@ impl Server {
 
     /// Read what the socket has (up to a budget) and run every complete command.
     fn read_from_client(&mut self, slot: usize) {
-        let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { return };
+        let Some(entry) = self.clients.get_mut(slot) else { return };
+        let Some(mut c) = entry.take() else {
+            // The client is running a command that let the loop turn (a slow script): its
+            // readiness must not be lost, read it when it is back.
+            self.pending_reads.push(slot);
+            return;
+        };
         let mut budget = READ_BUDGET;
         let mut closed = false;
         loop {
@@ -567,6 +585,10 @@ impl Server {
             if self.is_paused_for(c) || c.blocked.is_some() {
                 break;
             }
+            // Our master's stream waits while a slow script runs: it resumes when the script ends.
+            if c.is_master && self.scripting.timed_out.is_some() {
+                break;
+            }
             let limits = ParseLimits { max_bulk_len: self.config.proto_max_bulk_len(), authenticated: c.authenticated };
             match c.parser.parse(&c.qbuf, c.qpos, limits) {
                 Parsed::Incomplete => break,
@@ -598,7 +620,11 @@ impl Server {
                         ArgSource::Inline => std::mem::take(&mut c.parser.inline_buf),
                     };
                     let (start, reply_before) = (c.qpos, c.reply.buf.len());
+                    let was_replica = c.replica.is_some() && !c.has(cflags::MONITOR);
                     self.process_command(c, &crate::command::Args::new(&buf, &ranges));
+                    if was_replica && c.reply.buf.len() > reply_before {
+                        self.drop_replica_that_got_a_reply(c, reply_before);
+                    }
                     if !self.blocking.ready_is_empty() {
                         self.handle_clients_blocked_on_keys();
                     }
@@ -624,6 +650,16 @@ impl Server {
             }
         }
         c.compact_query();
+    }
+
+    /// A replica link carries only our stream: a command of the replica's that produced a reply
+    /// would interleave that reply with the stream, so the reply is dropped and the replica
+    /// disconnected (Redis's logInvalidUseAndFreeClientAsync).
+    fn drop_replica_that_got_a_reply(&mut self, c: &mut Client, reply_before: usize) {
+        c.reply.buf.truncate(reply_before);
+        let cmd = c.last_cmd.map_or("<unknown>", |id| self.commands.commands[id].full_name.as_str());
+        log::warn!("Replica generated a reply to command '{cmd}', disconnecting it: {}", self.client_info_line(c));
+        c.flags |= cflags::CLOSE_ASAP;
     }
 
     /// Close a client whose unread replies exceed `client-output-buffer-limit` (or 1 KiB beyond the
@@ -726,6 +762,18 @@ impl Server {
             r.stream_from = Some(at);
         }
         let written = c.net_out - before;
+        let caught_up = c.pending_output() == 0;
+        if let Some(r) = c.replica.as_mut()
+            && r.socket_transfer
+        {
+            // Redis's repl_last_partial_write: the time of the last write that could not
+            // take everything, cleared once the replica caught up.
+            if caught_up {
+                r.last_partial_write_ms = 0;
+            } else if written > 0 || r.last_partial_write_ms == 0 {
+                r.last_partial_write_ms = unix_ms();
+            }
+        }
         self.stats.net_output_bytes += written;
         self.stats.total_writes_processed += 1;
         let done = c.pending_output() == 0 && stream_left == 0;

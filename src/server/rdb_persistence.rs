@@ -11,7 +11,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use crate::persistence::rdb::{self, LoadEvent, LoadLimits, LoadStats, SaveInfo, SaveOptions};
+use crate::persistence::rdb::{self, LoadLimits, LoadStats, SaveInfo, SaveOptions};
+use crate::persistence::rdb_load::{self, LoadEvent};
 use crate::server::{Server, unix_ms};
 
 /// A failed BGSAVE is retried by the save points only after this many seconds (CONFIG_BGSAVE_RETRY_DELAY).
@@ -123,11 +124,21 @@ impl Server {
     /// Returns the child in the parent.
     pub fn fork_child(&mut self, title: &str, job: impl FnOnce(&Server) -> i32) -> std::io::Result<Child> {
         let start = crate::server::unix_us();
+        let parent = std::process::id() as libc::pid_t;
         // SAFETY: the server is single-threaded apart from the AOF fsync helper, which holds no lock
         // the child could need; the child only serializes the memory it inherited and leaves with
         // _exit, running no destructors and touching no descriptor but its own output file.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
+            // A child whose parent died (kill -9, the OOM killer) has no one to hand its work to:
+            // it goes too, as Redis's does when it can no longer report to its parent.
+            // SAFETY: prctl and getppid only act on this process.
+            unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGUSR1);
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+            }
             crate::log::set_role(b'C');
             self.update_proc_title(Some(title));
             let code = job(self);
@@ -239,11 +250,20 @@ impl Server {
         }
         let Some(child) = self.rdb.child else { return };
         let Some(exit) = child.try_reap() else { return };
+        self.rdb_child_exited(child, exit);
+    }
+
+    /// Record how a reaped RDB child ended, and tell the replicas that waited for it.
+    fn rdb_child_exited(&mut self, child: Child, exit: ChildExit) {
         self.rdb.child = None;
         self.rdb.last_bgsave_time_sec = (unix_ms() / 1000).saturating_sub(child.started_unix) as i64;
         if self.rdb.to_sockets {
             // A transfer to replicas: no dump file was written, nothing to record about saves.
             self.rdb.to_sockets = false;
+            if exit != ChildExit::Success {
+                // Whatever the child wrote last is not a whole RDB.
+                self.repl_close_rdb_pipe();
+            }
             match exit {
                 ChildExit::Success => log::info!("Background RDB transfer terminated with success"),
                 ChildExit::Signaled(sig) => log::warn!("Background transfer terminated by signal {sig}"),
@@ -309,10 +329,10 @@ impl Server {
     /// Stop a running BGSAVE child (FLUSHALL, SHUTDOWN): it is signalled, reaped, and its temp file
     /// removed. Its exit does not count as a failed save (SIGUSR1, as in Redis).
     pub fn kill_rdb_child(&mut self) {
-        let Some(child) = self.rdb.child.take() else { return };
-        self.rdb.to_sockets = false;
+        let Some(child) = self.rdb.child else { return };
         child.kill_and_reap();
-        let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
+        // As if the cron had reaped it: replicas waiting for this save fail and resync.
+        self.rdb_child_exited(child, ChildExit::Signaled(libc::SIGUSR1));
     }
 
     /// Writes refused while the last background save failed (stop-writes-on-bgsave-error).
@@ -363,7 +383,7 @@ impl Server {
         let mut functions: Vec<Vec<u8>> = Vec::new();
         let dbs = &mut self.dbs;
         let out_of_range = crate::persistence::rdb_io::RdbError { offset: 0, reason: "db number out of range" };
-        let result = rdb::load(data, &limits, |event| match event {
+        let result = rdb_load::load(data, &limits, |event| match event {
             LoadEvent::Resize { db, keys, expires } => {
                 let d = dbs.get_mut(db).ok_or_else(|| out_of_range.clone())?;
                 d.dict.reserve_for(keys.min(1 << 32) as usize);

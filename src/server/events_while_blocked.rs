@@ -1,0 +1,52 @@
+//! Turning the event loop from inside a long-running command (Redis's processEventsWhileBlocked):
+//! a script past `busy-reply-threshold` lets the reactor accept connections, read and answer
+//! clients, and keep the replication link and the diskless pipe moving, so other clients get
+//! -BUSY (or run the few commands that may run: SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE...)
+//! instead of hanging.
+//!
+//! What it must never do: run timers (cron, blocked-client timeouts, active expiry) or the
+//! commands our master sends (they wait in the master client's buffer until the script ends),
+//! or touch the client that is running the long command (it is out of the client table while it
+//! runs; its readiness is kept for later).
+
+use mio::Events;
+
+use super::Server;
+
+/// At most this many polls per turn, each without waiting; fewer when a poll finds nothing.
+const POLLS_PER_TURN: usize = 4;
+
+impl Server {
+    /// One turn of the loop for a command that is still running.
+    pub fn process_events_while_blocked(&mut self) {
+        let mut events = Events::with_capacity(256);
+        for _ in 0..POLLS_PER_TURN {
+            if self.poll.poll(&mut events, Some(std::time::Duration::ZERO)).is_err() {
+                break;
+            }
+            if events.is_empty() {
+                break;
+            }
+            for event in events.iter() {
+                self.handle_event(event, false);
+            }
+            self.flush_while_blocked();
+        }
+        self.flush_while_blocked();
+        if let Some(code) = self.exit_code {
+            // SHUTDOWN NOSAVE during a slow script: nothing else is waiting for us.
+            std::process::exit(code);
+        }
+    }
+
+    /// The part of before_sleep that is safe mid-command: the AOF, then replies, then the clients
+    /// that asked to be closed.
+    fn flush_while_blocked(&mut self) {
+        if self.aof.is_on() {
+            self.aof_flush();
+        }
+        for slot in std::mem::take(&mut self.pending_writes) {
+            self.write_to_client(slot);
+        }
+    }
+}
