@@ -3,19 +3,8 @@
 //! the cached cardinality is refreshed and propagated, and corrupt strings are errors.
 
 mod common;
-use common::{REDIS_SERVER, TestServer, q, temp_dir};
+use common::{REDIS_SERVER, TestServer, err, q, temp_dir};
 use std::path::Path;
-
-fn err(con: &mut redis::Connection, args: &[&str]) -> String {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    match c.query::<redis::Value>(con) {
-        Err(e) => e.to_string(),
-        Ok(v) => panic!("{args:?}: expected an error, got {v:?}"),
-    }
-}
 
 /// The same writes on any server: a few sparse sketches, one promoted to dense, and a merge.
 fn build_sketches(con: &mut redis::Connection) -> Vec<Vec<u8>> {

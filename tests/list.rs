@@ -2,19 +2,8 @@
 //! connection, timeouts, FIFO order, and CLIENT UNBLOCK.
 
 mod common;
-use common::{TestServer, q};
+use common::{TestServer, err, q};
 use std::time::{Duration, Instant};
-
-fn err(con: &mut redis::Connection, args: &[&str]) -> String {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    match c.query::<redis::Value>(con) {
-        Err(e) => e.to_string(),
-        Ok(v) => panic!("{args:?} did not fail: {v:?}"),
-    }
-}
 
 #[test]
 fn push_pop_range_and_index() {

@@ -164,3 +164,24 @@ fn a_script_that_wrote_cannot_be_killed() {
     assert_eq!(runner.join().expect("runner").expect("script result"), "done");
     assert_eq!(q::<String>(&mut other, &["GET", "x"]), "1");
 }
+
+#[test]
+fn hostile_lua_is_an_error_not_a_crash() {
+    let s = TestServer::start(&[]);
+    let mut c = s.client();
+    for script in [
+        "return {unpack({1,2,3}, -2, 2147483647)}",
+        "return {unpack({1,2,3}, 0, 2147483647)}",
+        "return {unpack({1,2,3}, -2147483648, -2)}",
+    ] {
+        let e = err_text(redis::cmd("EVAL").arg(script).arg(0).query(&mut c));
+        assert!(e.contains("too many results to unpack"), "{script}: {e}");
+    }
+    let e = err_text(
+        redis::cmd("EVAL").arg("return loadstring(string.dump(function() return 1 end))()").arg(0).query(&mut c),
+    );
+    assert!(e.contains("attempt to call"), "bytecode must not load: {e}");
+    let e = err_text(redis::cmd("EVAL").arg("print('x')").arg(0).query(&mut c));
+    assert!(e.contains("Script attempted to access nonexistent global variable 'print'"), "{e}");
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+}

@@ -65,6 +65,8 @@ impl Server {
                 self.repl_link_failed();
                 return false;
             };
+            let diskless = self.repl_use_diskless_load();
+            let target = if diskless { "to parser" } else { "to disk" };
             if let Some(mark) = spec.strip_prefix("EOF:") {
                 if mark.len() != 40 {
                     log::warn!("Bad protocol from MASTER: the EOF mark is not 40 bytes ('{spec}')");
@@ -72,14 +74,7 @@ impl Server {
                     return false;
                 }
                 self.link.payload = Some(Payload::Eof(mark.as_bytes().to_vec()));
-                let diskless = self.repl_use_diskless_load();
-                log::info!(
-                    "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {}",
-                    if diskless { "to parser" } else { "to disk" }
-                );
-                if diskless {
-                    self.repl_streaming_load_start();
-                }
+                log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {target}");
             } else {
                 let Ok(len) = spec.parse::<usize>() else {
                     log::warn!("Bad protocol from MASTER: invalid bulk length '{spec}'");
@@ -88,14 +83,10 @@ impl Server {
                 };
                 self.link.transfer_size = len as i64;
                 self.link.payload = Some(Payload::Sized(len));
-                let diskless = self.repl_use_diskless_load();
-                log::info!(
-                    "MASTER <-> REPLICA sync: receiving {len} bytes from master {}",
-                    if diskless { "to parser" } else { "to disk" }
-                );
-                if diskless {
-                    self.repl_streaming_load_start();
-                }
+                log::info!("MASTER <-> REPLICA sync: receiving {len} bytes from master {target}");
+            }
+            if diskless {
+                self.repl_streaming_load_start();
             }
         }
         if self.link.streaming.is_some() {

@@ -108,10 +108,49 @@ local dbg = debug
 debug = nil
 loadfile = nil
 dofile = nil
+print = nil
+-- Lua 5.1's unpack computes its result count in a C int: a range like (-2, 2^31-1) overflows it
+-- and crashes the VM. Redis patched its copy; ours checks the range before the real unpack runs.
+local raw_unpack = unpack
+local function to_int(n)
+  if n >= 0 then return math.floor(n) end
+  return -math.floor(-n)
+end
+unpack = function(t, i, j)
+  if type(t) == 'table' then
+    local first = tonumber(i) or 1
+    local last = tonumber(j) or #t
+    first, last = to_int(first), to_int(last)
+    if first > last then return end
+    -- More results than the C stack allows (LUAI_MAXCSTACK) fail the same way, sooner.
+    if last - first >= 7999 then error('too many results to unpack', 0) end
+  end
+  return raw_unpack(t, i, j)
+end
+-- Precompiled chunks bypass the parser's checks: a crafted one can crash the VM.
+local raw_loadstring = loadstring
+loadstring = function(s, name)
+  if type(s) == 'string' and string.byte(s, 1) == 27 then
+    return nil, 'bytecode loading is not allowed'
+  end
+  return raw_loadstring(s, name)
+end
+local raw_load = load
+load = function(reader, name)
+  local first = true
+  return raw_load(function()
+    local piece = reader()
+    if first and type(piece) == 'string' and piece ~= '' then
+      first = false
+      if string.byte(piece, 1) == 27 then error('bytecode loading is not allowed', 0) end
+    end
+    return piece
+  end, name)
+end
 function __redis__err__handler(err)
   local level = 2
   local i = dbg.getinfo(level, 'nSl')
-  while i and (i.what == 'C' or i.source == '@redis_api') do
+  while i and (i.what == 'C' or i.source == '@redis_api' or i.source == '@redis_prelude') do
     level = level + 1
     i = dbg.getinfo(level, 'nSl')
   end
@@ -137,6 +176,13 @@ function __redis__run(f, keys, args, with_args)
   end
   return xpcall(f, __redis__err__handler)
 end
+"#;
+
+/// Reading a global that does not exist raises Redis 7.0's error.
+const GLOBALS_GUARD: &str = r#"
+setmetatable(_G, {__index = function(_, name)
+  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 0)
+end})
 "#;
 
 /// The `redis` table's Lua-side functions (chunk name `@redis_api`, skipped in error positions).
@@ -198,6 +244,8 @@ impl Scripting {
             redis.set("debug", lua.create_function(|_, _v: mlua::MultiValue| Ok(()))?)?;
             lua.globals().set("redis", redis)?;
             lua.load(REDIS_API).set_name("@redis_api").exec()?;
+            // Last: from here on a typo'd or removed global is an error, not a silent nil.
+            lua.load(GLOBALS_GUARD).set_name("@redis_prelude").exec()?;
             Ok(())
         };
         setup().expect("Lua prelude");

@@ -240,6 +240,19 @@ pub fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -
     c.query(con).unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
+/// Run one command that must fail and return its error text; panics when it succeeds.
+#[allow(dead_code)]
+pub fn err(con: &mut redis::Connection, args: &[&str]) -> String {
+    let mut c = redis::cmd(args[0]);
+    for a in &args[1..] {
+        c.arg(*a);
+    }
+    match c.query::<redis::Value>(con) {
+        Err(e) => e.to_string(),
+        Ok(v) => panic!("{args:?} did not fail: {v:?}"),
+    }
+}
+
 /// Debian's redis-server, for interop tests (skipped loudly when missing).
 #[allow(dead_code)]
 pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
