@@ -185,3 +185,18 @@ fn hostile_lua_is_an_error_not_a_crash() {
     assert!(e.contains("Script attempted to access nonexistent global variable 'print'"), "{e}");
     assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
 }
+
+#[test]
+fn a_library_that_never_finishes_loading_times_out() {
+    let s = TestServer::start(&[]);
+    let mut c = s.client();
+    let e = err_text(
+        redis::cmd("FUNCTION").arg("LOAD").arg("#!lua name=lib\nlocal a = 1\nwhile 1 do a = a + 1 end").query(&mut c),
+    );
+    assert!(e.contains("FUNCTION LOAD timeout"), "{e}");
+    let e = err_text(redis::cmd("EVAL").arg("a = 10").arg(0).query(&mut c));
+    assert!(e.contains("Attempt to modify a readonly table"), "{e}");
+    let e = err_text(redis::cmd("EVAL").arg("return getfenv(1)").arg(0).query(&mut c));
+    assert!(e.contains("nonexistent global variable 'getfenv'"), "{e}");
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+}

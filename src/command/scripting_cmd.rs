@@ -251,7 +251,17 @@ impl Server {
             let redis: mlua::Table = lua.globals().get("redis")?;
             redis.set("register_function", register)?;
             let chunk = lua.load(&body[..]).set_name("@user_function").into_function()?;
+            // A library's top level only registers functions: one still running after half a
+            // second never will finish (Redis's LOAD_TIMEOUT_MS).
+            let start = std::time::Instant::now();
+            let _ = lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |_, _| {
+                if start.elapsed() > std::time::Duration::from_millis(500) {
+                    return Err(mlua::Error::runtime("FUNCTION LOAD timeout"));
+                }
+                Ok(mlua::VmState::Continue)
+            });
             let result = chunk.call::<()>(());
+            lua.remove_hook();
             redis.set("register_function", mlua::Value::Nil)?;
             result
         });

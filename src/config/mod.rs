@@ -249,6 +249,7 @@ mod ids {
     pub const LAZYFREE_LAZY_USER_DEL: usize = index_of("lazyfree-lazy-user-del");
     pub const LAZYFREE_LAZY_USER_FLUSH: usize = index_of("lazyfree-lazy-user-flush");
     pub const LAZYFREE_LAZY_EXPIRE: usize = index_of("lazyfree-lazy-expire");
+    pub const LUA_ENABLE_DEPRECATED_API: usize = index_of("lua-enable-deprecated-api");
     pub const LAZYFREE_LAZY_SERVER_DEL: usize = index_of("lazyfree-lazy-server-del");
     pub const ACTIVE_EXPIRE_EFFORT: usize = index_of("active-expire-effort");
     pub const LIST_MAX_LISTPACK_SIZE: usize = index_of("list-max-listpack-size");
@@ -632,6 +633,12 @@ impl Config {
 
     pub fn lazyfree_lazy_eviction(&self) -> bool {
         self.flag(ids::LAZYFREE_LAZY_EVICTION)
+    }
+
+    /// Lua's setfenv, getfenv and newproxy stay available to scripts (they can escape the
+    /// sandbox, so Redis hides them unless asked).
+    pub fn lua_enable_deprecated_api(&self) -> bool {
+        self.flag(ids::LUA_ENABLE_DEPRECATED_API)
     }
 
     pub fn lazyfree_lazy_expire(&self) -> bool {

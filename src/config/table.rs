@@ -349,6 +349,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("acllog-max-len", None, NA, signed(0, LONG_MAX, 128)),
     // Long long configs
     row("busy-reply-threshold", Some("lua-time-limit"), 0, signed(0, LONG_MAX, 5000)),
+    row("lua-enable-deprecated-api", None, IMMUTABLE | HIDDEN, yes_no(false)),
     row("cluster-node-timeout", None, NA, signed(0, LONG_MAX, 15000)),
     row("slowlog-log-slower-than", None, 0, signed(-1, LONG_MAX, 10000)),
     row("latency-monitor-threshold", None, 0, signed(0, LONG_MAX, 0)),
@@ -582,6 +583,7 @@ mod tests {
             "repl-backlog-size",
             "repl-backlog-ttl",
             "busy-reply-threshold",
+            "lua-enable-deprecated-api",
             "repl-diskless-sync",
             "repl-diskless-sync-delay",
             "repl-diskless-sync-max-replicas",

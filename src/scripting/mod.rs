@@ -116,16 +116,18 @@ local function to_int(n)
   if n >= 0 then return math.floor(n) end
   return -math.floor(-n)
 end
-unpack = function(t, i, j)
+unpack = function(...)
+  local t, i, j = ...
   if type(t) == 'table' then
     local first = tonumber(i) or 1
     local last = tonumber(j) or #t
     first, last = to_int(first), to_int(last)
     if first > last then return end
-    -- More results than the C stack allows (LUAI_MAXCSTACK) fail the same way, sooner.
-    if last - first >= 7999 then error('too many results to unpack', 0) end
+    -- Past the C stack's limit (LUAI_MAXCSTACK) the real unpack fails the same way.
+    if last - first >= 8000 then error('too many results to unpack', 0) end
   end
-  return raw_unpack(t, i, j)
+  -- The same arguments, not padded with nils: they count against the C stack too.
+  return raw_unpack(...)
 end
 -- Precompiled chunks bypass the parser's checks: a crafted one can crash the VM.
 local raw_loadstring = loadstring
@@ -178,11 +180,18 @@ function __redis__run(f, keys, args, with_args)
 end
 "#;
 
-/// Reading a global that does not exist raises Redis 7.0's error.
+/// Globals are read-only to scripts, and reading one that does not exist is an error (Redis 7.0's
+/// texts); the metatable itself cannot be read or replaced.
 const GLOBALS_GUARD: &str = r#"
-setmetatable(_G, {__index = function(_, name)
-  error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 0)
-end})
+setmetatable(_G, {
+  __index = function(_, name)
+    error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 0)
+  end,
+  __newindex = function()
+    error("Attempt to modify a readonly table", 0)
+  end,
+  __metatable = false,
+})
 "#;
 
 /// The `redis` table's Lua-side functions (chunk name `@redis_api`, skipped in error positions).
@@ -211,7 +220,8 @@ redis.LOG_WARNING = 3
 "#;
 
 impl Scripting {
-    pub fn new() -> Scripting {
+    /// The engine; `deprecated_api` keeps setfenv, getfenv and newproxy (lua-enable-deprecated-api).
+    pub fn new(deprecated_api: bool) -> Scripting {
         // SAFETY: `debug` is only loaded for the prelude's error handler, which keeps it in a
         // local and removes the global before any user code runs, as Redis does.
         let lua = unsafe {
@@ -219,6 +229,13 @@ impl Scripting {
         };
         let setup = || -> mlua::Result<()> {
             lua.load(PRELUDE).set_name("@redis_prelude").exec()?;
+            if !deprecated_api {
+                // They reach other functions' environments and userdata metatables: a way out of
+                // the sandbox.
+                for name in ["setfenv", "getfenv", "newproxy"] {
+                    lua.globals().raw_set(name, mlua::Value::Nil)?;
+                }
+            }
             let redis = lua.create_table()?;
             redis.set(
                 "sha1hex",
@@ -278,7 +295,7 @@ impl Scripting {
 
 impl Default for Scripting {
     fn default() -> Self {
-        Scripting::new()
+        Scripting::new(false)
     }
 }
 

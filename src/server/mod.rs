@@ -207,6 +207,7 @@ impl Server {
     /// Build the server from a loaded config; sockets are opened by `listen`.
     pub fn new(config: Config, executable: String) -> io::Result<Self> {
         let databases = config.databases().max(1);
+        let scripting = crate::scripting::Scripting::new(config.lua_enable_deprecated_api());
         let commands = CommandTable::build();
         let cmd_stats = (0..commands.commands.len()).map(|_| CmdStat::default()).collect();
         let now = unix_ms();
@@ -245,7 +246,7 @@ impl Server {
             monitors: Vec::new(),
             pause: None,
             failover: Default::default(),
-            scripting: crate::scripting::Scripting::new(),
+            scripting,
             shutdown_asap: false,
             pending_writes: Vec::new(),
             pending_reads: Vec::new(),
