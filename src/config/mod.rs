@@ -261,6 +261,7 @@ mod ids {
     pub const SET_MAX_INTSET_ENTRIES: usize = index_of("set-max-intset-entries");
     pub const HLL_SPARSE_MAX_BYTES: usize = index_of("hll-sparse-max-bytes");
     pub const KEY_LOAD_DELAY: usize = index_of("key-load-delay");
+    pub const LOADING_PROCESS_EVENTS_INTERVAL_BYTES: usize = index_of("loading-process-events-interval-bytes");
     pub const ZSET_MAX_LISTPACK_ENTRIES: usize = index_of("zset-max-listpack-entries");
     pub const ZSET_MAX_LISTPACK_VALUE: usize = index_of("zset-max-listpack-value");
     pub const CLIENT_OUTPUT_BUFFER_LIMIT: usize = index_of("client-output-buffer-limit");
@@ -673,6 +674,11 @@ impl Config {
     /// slow on purpose).
     pub fn key_load_delay(&self) -> i64 {
         self.number(ids::KEY_LOAD_DELAY)
+    }
+
+    /// How many bytes a long load reads between two turns of the event loop.
+    pub fn loading_process_events_interval_bytes(&self) -> i64 {
+        self.number(ids::LOADING_PROCESS_EVENTS_INTERVAL_BYTES)
     }
 
     /// Largest sparse HyperLogLog (header included) before it turns dense.

@@ -374,7 +374,7 @@ pub(crate) const TABLE: &[Spec] = &[
     // Other configs
     row("repl-backlog-ttl", None, 0, signed(0, LONG_MAX, 3600)),
     row("auto-aof-rewrite-min-size", None, 0, mem(0, LONG_MAX, 64 * MB, false)),
-    row("loading-process-events-interval-bytes", None, HIDDEN | NA, signed(1024, INT_MAX, 2 * MB)),
+    row("loading-process-events-interval-bytes", None, HIDDEN, signed(1024, INT_MAX, 2 * MB)),
     // TLS configs (present in TLS-enabled builds such as Debian's)
     row("tls-port", None, NA, signed(0, 65535, 0)),
     row("tls-session-cache-size", None, NA, signed(0, INT_MAX, 20 * 1024)),
@@ -576,6 +576,7 @@ mod tests {
             "stop-writes-on-bgsave-error",
             "rdb-key-save-delay",
             "key-load-delay",
+            "loading-process-events-interval-bytes",
             "hll-sparse-max-bytes",
             "replicaof",
             "replica-read-only",

@@ -172,7 +172,8 @@ impl Server {
         self.scripting.flush_functions();
         log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
         self.loading = true;
-        let loaded = self.rdb_load_bytes(rdb, true);
+        // Not turning the loop: the link must not be read while its payload loads.
+        let loaded = self.rdb_load_bytes(rdb, true, false);
         self.loading = false;
         if let Err(e) = loaded {
             log::warn!(

@@ -195,7 +195,7 @@ impl Server {
             } else {
                 log::info!("Reading RDB base file on AOF loading...");
             }
-            match self.rdb_load_bytes(&data, true) {
+            match self.rdb_load_bytes(&data, true, true) {
                 Ok(stats) => start = stats.end_offset,
                 Err(e) => {
                     if old_style {

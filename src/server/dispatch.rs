@@ -32,7 +32,9 @@ impl Server {
             self.reject(c, cmd_id, &error::NOAUTH.into());
             return;
         }
-        if self.repl_diskless_loading() && !spec.has(flags::LOADING) {
+        // A load that lets the loop turn (a slow script in the AOF, a diskless sync) answers
+        // -LOADING first, before -BUSY, as Redis orders them.
+        if (self.loading || self.repl_diskless_loading()) && !spec.has(flags::LOADING) {
             self.reject(c, cmd_id, &error::LOADING.into());
             return;
         }

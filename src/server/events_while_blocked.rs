@@ -33,6 +33,13 @@ impl Server {
             self.flush_while_blocked();
         }
         self.flush_while_blocked();
+        // SIGTERM during a long load: nothing to save, leave now (Redis's whileBlockedCron).
+        if self.loading && super::shutdown::signal_received() {
+            let nosave = super::shutdown::ShutdownFlags { nosave: true, ..Default::default() };
+            if self.prepare_for_shutdown(nosave).is_ok() {
+                std::process::exit(0);
+            }
+        }
         if let Some(code) = self.exit_code {
             // SHUTDOWN NOSAVE during a slow script: nothing else is waiting for us.
             std::process::exit(code);

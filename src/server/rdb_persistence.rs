@@ -12,7 +12,7 @@ use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use crate::persistence::rdb::{self, LoadLimits, LoadStats, SaveInfo, SaveOptions};
-use crate::persistence::rdb_load::{self, LoadEvent};
+use crate::persistence::rdb_load::{LoadEvent, RdbLoader, Step};
 use crate::server::{Server, unix_ms};
 
 /// A failed BGSAVE is retried by the save points only after this many seconds (CONFIG_BGSAVE_RETRY_DELAY).
@@ -349,7 +349,10 @@ impl Server {
             Err(e) => return Err(LoadError::Io(e)),
         };
         let keep_expired = self.is_replica();
-        let stats = self.rdb_load_bytes(&data, keep_expired).map_err(LoadError::Format)?;
+        let was_loading = std::mem::replace(&mut self.loading, true);
+        let loaded = self.rdb_load_bytes(&data, keep_expired, true);
+        self.loading = was_loading;
+        let stats = loaded.map_err(LoadError::Format)?;
         let (keys_loaded, expired) = (self.rdb.last_load_keys_loaded, self.rdb.last_load_keys_expired);
         if stats.empty_keys_skipped > 0 {
             log::warn!(
@@ -369,6 +372,7 @@ impl Server {
         &mut self,
         data: &[u8],
         keep_expired: bool,
+        turn_events: bool,
     ) -> Result<LoadStats, crate::persistence::rdb_io::RdbError> {
         let limits = self.load_limits();
         let now = unix_ms() as i64;
@@ -381,38 +385,57 @@ impl Server {
         let feed_expired = self.repl.backlog.is_some() && !self.is_replica() && !keep_expired;
         let mut expired_keys: Vec<(usize, Vec<u8>)> = Vec::new();
         let mut functions: Vec<Vec<u8>> = Vec::new();
-        let dbs = &mut self.dbs;
         let out_of_range = crate::persistence::rdb_io::RdbError { offset: 0, reason: "db number out of range" };
-        let result = rdb_load::load(data, &limits, |event| match event {
-            LoadEvent::Resize { db, keys, expires } => {
-                let d = dbs.get_mut(db).ok_or_else(|| out_of_range.clone())?;
-                d.dict.reserve_for(keys.min(1 << 32) as usize);
-                d.expires.reserve_for(expires.min(1 << 32) as usize);
-                Ok(())
-            }
-            LoadEvent::Function(code) => {
-                functions.push(code);
-                Ok(())
-            }
-            LoadEvent::Key(k) => {
-                if k.db >= databases {
-                    return Err(out_of_range.clone());
+        let events_every = usize::try_from(self.config.loading_process_events_interval_bytes()).unwrap_or(2 << 20);
+        let key_delay_us = u64::try_from(self.config.key_load_delay()).unwrap_or(0);
+        let mut loader = RdbLoader::new();
+        let (mut pos, mut turned_at) = (0usize, 0usize);
+        let result = loop {
+            let (step, used) = match loader.step(data.get(pos..).unwrap_or_default(), true, &limits) {
+                Ok(s) => s,
+                Err(e) => break Err(e),
+            };
+            pos += used;
+            match step {
+                Step::Done => break Ok(loader.into_stats()),
+                Step::NeedMore => {
+                    break Err(crate::persistence::rdb_io::RdbError { offset: pos, reason: "unexpected EOF" });
                 }
-                if k.expire_ms != crate::db::NO_EXPIRE && k.expire_ms < now && !keep_expired {
-                    expired += 1;
-                    if feed_expired {
-                        expired_keys.push((k.db, k.key));
+                Step::Skipped => {}
+                Step::Event(LoadEvent::Resize { db, keys, expires }) => {
+                    let Some(d) = self.dbs.get_mut(db) else { break Err(out_of_range) };
+                    d.dict.reserve_for(keys.min(1 << 32) as usize);
+                    d.expires.reserve_for(expires.min(1 << 32) as usize);
+                }
+                Step::Event(LoadEvent::Function(code)) => functions.push(code),
+                Step::Event(LoadEvent::Key(k)) => {
+                    if k.db >= databases {
+                        break Err(out_of_range);
                     }
-                    return Ok(());
+                    if k.expire_ms != crate::db::NO_EXPIRE && k.expire_ms < now && !keep_expired {
+                        expired += 1;
+                        if feed_expired {
+                            expired_keys.push((k.db, k.key));
+                        }
+                    } else {
+                        let obj = rdb::object_for(k.value, lru, k.idle_secs);
+                        let db = &mut self.dbs[k.db];
+                        db.remove(&k.key);
+                        db.add_object(&k.key, obj, k.expire_ms);
+                        keys_loaded += 1;
+                    }
+                    if key_delay_us > 0 {
+                        std::thread::sleep(std::time::Duration::from_micros(key_delay_us));
+                    }
                 }
-                let obj = rdb::object_for(k.value, lru, k.idle_secs);
-                let db = &mut dbs[k.db];
-                db.remove(&k.key);
-                db.add_object(&k.key, obj, k.expire_ms);
-                keys_loaded += 1;
-                Ok(())
             }
-        });
+            // A long load still answers clients (-LOADING, INFO), as Redis does every
+            // loading-process-events-interval-bytes.
+            if turn_events && pos - turned_at >= events_every {
+                turned_at = pos;
+                self.process_events_while_blocked();
+            }
+        };
         match result {
             Ok(stats) => {
                 self.rdb.last_load_keys_loaded = keys_loaded;
