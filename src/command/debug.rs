@@ -60,6 +60,10 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(args.get(2)));
             c.reply.ok();
         }
+        // Not from inside a load that lets the loop turn: the dataset is half there.
+        (b"reload" | b"loadaof", _) if srv.loading || srv.repl_diskless_loading() => {
+            return Err(crate::error::LOADING.into());
+        }
         (b"reload", _) => debug_reload(srv, c, args)?,
         (b"replicate", n) if n >= 3 => {
             // Straight into the stream, even what the master itself would refuse (a test knob

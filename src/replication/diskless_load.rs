@@ -35,6 +35,9 @@ pub struct StreamingLoad {
     parsed: usize,
     /// key-load-delay: parsing resumes at this instant.
     resume_at: Option<Instant>,
+    /// A record cut short is parsed again only once this many unparsed bytes are at hand (twice
+    /// what the last attempt had), so a huge key is not decoded again for every chunk.
+    retry_at: usize,
     /// key-load-delay owed and not slept yet, in microseconds.
     delay_debt_us: u64,
     keys_loaded: u64,
@@ -95,6 +98,7 @@ impl Server {
             async_loading,
             parsed: 0,
             resume_at: None,
+            retry_at: 0,
             delay_debt_us: 0,
             keys_loaded: 0,
         }));
@@ -163,6 +167,10 @@ impl Server {
         let key_delay_us = u64::try_from(self.config.key_load_delay()).unwrap_or(0);
         loop {
             let (data, complete) = self.link.payload_bytes(load.parsed, load.loader.consumed());
+            if !complete && data.len() < load.retry_at {
+                return Pump::NeedMore;
+            }
+            let at_hand = data.len();
             let step = load.loader.step(data, complete, &limits);
             let (step, used) = match step {
                 Ok(s) => s,
@@ -173,10 +181,13 @@ impl Server {
             };
             load.parsed += used;
             match step {
-                Step::NeedMore => return Pump::NeedMore,
-                Step::Skipped => {}
+                Step::NeedMore => {
+                    load.retry_at = at_hand.saturating_mul(2).max(at_hand + 16 * 1024);
+                    return Pump::NeedMore;
+                }
+                Step::Skipped => load.retry_at = 0,
                 Step::Done => {
-                    return match self.link.eof_mark_check(load.parsed) {
+                    return match self.link.eof_mark_check(load.parsed, load.loader.consumed()) {
                         None => Pump::NeedMore,
                         Some(Ok(mark_len)) => {
                             load.parsed += mark_len;
@@ -188,8 +199,12 @@ impl Server {
                         }
                     };
                 }
-                Step::Event(LoadEvent::Function(code)) => load.functions.push(code),
+                Step::Event(LoadEvent::Function(code)) => {
+                    load.retry_at = 0;
+                    load.functions.push(code);
+                }
                 Step::Event(LoadEvent::Resize { db, keys, expires }) => {
+                    load.retry_at = 0;
                     let dbs = load.temp_dbs.as_mut().unwrap_or(&mut self.dbs);
                     if let Some(d) = dbs.get_mut(db) {
                         d.dict.reserve_for(keys.min(1 << 32) as usize);
@@ -197,6 +212,7 @@ impl Server {
                     }
                 }
                 Step::Event(LoadEvent::Key(k)) => {
+                    load.retry_at = 0;
                     let dbs = load.temp_dbs.as_mut().unwrap_or(&mut self.dbs);
                     let Some(db) = dbs.get_mut(k.db) else {
                         log::warn!(

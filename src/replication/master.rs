@@ -309,7 +309,7 @@ impl Server {
 
     /// Start a BGSAVE that will serve every replica waiting for one (that asked for the same RDB),
     /// to their sockets or to disk, and move them to WaitBgsaveEnd with +FULLRESYNC.
-    fn repl_start_bgsave(&mut self) {
+    pub(crate) fn repl_start_bgsave(&mut self) {
         let waiting = self.repl_replicas_in(ReplicaState::WaitBgsaveStart);
         // Diskless only when every replica can read an EOF-framed payload; a functions-only RDB is
         // only ever streamed (Redis refuses filters with a disk target).
@@ -360,7 +360,7 @@ impl Server {
     /// Replicas wait for a BGSAVE and none runs; for a diskless one, the delay has passed since
     /// the first asked (or enough replicas came) so that they share it (Redis's
     /// shouldStartChildForReplication).
-    fn repl_should_start_bgsave(&self) -> bool {
+    pub(crate) fn repl_should_start_bgsave(&self) -> bool {
         if self.has_active_child() {
             return false;
         }
@@ -436,9 +436,6 @@ impl Server {
                 }
             }
             self.queue_write(slot);
-        }
-        if self.repl_should_start_bgsave() {
-            self.repl_start_bgsave();
         }
     }
 

@@ -36,8 +36,13 @@ impl MasterLink {
 
     /// After the RDB: the EOF mark of a `$EOF:` payload must follow. None while it has not fully
     /// arrived; Ok with the bytes to skip; Err when it does not match.
-    pub(super) fn eof_mark_check(&self, parsed: usize) -> Option<Result<usize, ()>> {
-        let Some(Payload::Eof(mark)) = &self.payload else { return Some(Ok(0)) };
+    pub(super) fn eof_mark_check(&self, parsed: usize, consumed: usize) -> Option<Result<usize, ()>> {
+        let mark = match &self.payload {
+            Some(Payload::Eof(mark)) => mark,
+            // The RDB must fill the announced length exactly: anything else is a broken transfer.
+            Some(Payload::Sized(len)) => return Some(if consumed == *len { Ok(0) } else { Err(()) }),
+            None => return Some(Err(())),
+        };
         let got = self.buf.get(parsed..parsed + mark.len())?;
         Some(if got == mark.as_slice() { Ok(mark.len()) } else { Err(()) })
     }
@@ -171,10 +176,10 @@ impl Server {
         // The master's libraries replace ours.
         self.scripting.flush_functions();
         log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
-        self.loading = true;
+        let was_loading = std::mem::replace(&mut self.loading, true);
         // Not turning the loop: the link must not be read while its payload loads.
         let loaded = self.rdb_load_bytes(rdb, true, false);
-        self.loading = false;
+        self.loading = was_loading;
         if let Err(e) = loaded {
             log::warn!(
                 "Failed trying to load the MASTER synchronization DB from disk: {} at offset {}",

@@ -34,7 +34,10 @@ impl Server {
         }
         // A load that lets the loop turn (a slow script in the AOF, a diskless sync) answers
         // -LOADING first, before -BUSY, as Redis orders them.
-        if (self.loading || self.repl_diskless_loading()) && !spec.has(flags::LOADING) {
+        if (self.loading || self.repl_diskless_loading())
+            && (!spec.has(flags::LOADING)
+                || (spec.name == "exec" && c.multi.iter().any(|q| !self.queued_has(q, flags::LOADING))))
+        {
             self.reject(c, cmd_id, &error::LOADING.into());
             return;
         }
@@ -244,16 +247,16 @@ impl Server {
         let mode_before = c.reply_mode;
         let saved_len = c.reply.buf.len();
         let prev_current = self.current_client.replace((c.slot, c.id));
+        // A command run from inside another (a turn of the loop under a slow script) must not
+        // take or leave the outer command's flag.
+        let outer_dirty_cas = std::mem::take(&mut self.current_client_dirty_cas);
         self.current_client_resp = c.reply.resp;
         let start = unix_us();
         let result = (spec.handler)(self, c, args);
         let duration = unix_us().saturating_sub(start);
         self.current_client = prev_current;
-        if self.current_client_dirty_cas {
-            self.current_client_dirty_cas = false;
-            if !c.watched.is_empty() {
-                c.flags |= cflags::DIRTY_CAS;
-            }
+        if std::mem::replace(&mut self.current_client_dirty_cas, outer_dirty_cas) && !c.watched.is_empty() {
+            c.flags |= cflags::DIRTY_CAS;
         }
         // SAVE and friends reset the counter: only growth means a change (Redis clamps at 0).
         let dirtied = self.dirty > dirty_before;

@@ -28,6 +28,13 @@ impl Server {
                 break;
             }
             for event in events.iter() {
+                // The handshake and a full sync change the dataset and the link: not under a
+                // command that is still running. The event is replayed once it returned.
+                if event.token().0 == crate::replication::replica::MASTER_LINK_TOKEN {
+                    let writable = event.is_writable() || self.deferred_link_event == Some(true);
+                    self.deferred_link_event = Some(writable);
+                    continue;
+                }
                 self.handle_event(event, false);
             }
             self.flush_while_blocked();

@@ -172,6 +172,9 @@ pub struct Server {
     pub current_client_dirty_cas: bool,
     rng_state: u64,
     pub exit_code: Option<i32>,
+    /// A master-link readiness seen while a command let the loop turn (replayed after it; its
+    /// writability when any of them was writable).
+    pub deferred_link_event: Option<bool>,
     /// Highest `used_memory` seen by INFO (interior mutability: INFO only reads the server).
     pub memory_peak: std::cell::Cell<u64>,
     /// `used_memory` once the server was initialised (INFO used_memory_startup).
@@ -255,6 +258,7 @@ impl Server {
             current_client_dirty_cas: false,
             rng_state: seed | 1,
             exit_code: None,
+            deferred_link_event: None,
             memory_peak: std::cell::Cell::new(0),
             startup_memory: 0,
             executable,
@@ -394,6 +398,9 @@ impl Server {
             }
             for slot in std::mem::take(&mut self.pending_reads) {
                 self.read_from_client(slot);
+            }
+            if let Some(writable) = self.deferred_link_event.take() {
+                self.repl_link_event(writable);
             }
             if self.repl_load_resume_at().is_some_and(|at| Instant::now() >= at) {
                 self.repl_load_resume();

@@ -251,6 +251,11 @@ impl Server {
         let Some(child) = self.rdb.child else { return };
         let Some(exit) = child.try_reap() else { return };
         self.rdb_child_exited(child, exit);
+        // Replicas that asked for a sync while it ran get the next one now (never from a kill:
+        // whoever killed the child is about to change the dataset).
+        if self.repl_should_start_bgsave() {
+            self.repl_start_bgsave();
+        }
     }
 
     /// Record how a reaped RDB child ended, and tell the replicas that waited for it.

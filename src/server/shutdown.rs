@@ -156,8 +156,13 @@ pub fn daemonize() {
 impl Server {
     /// Everything that must happen before exiting: log, remove pid and socket files. Returns Err with
     /// the reason when the shutdown cannot proceed (then the server keeps running).
-    pub fn prepare_for_shutdown(&mut self, flags: ShutdownFlags) -> Result<(), String> {
+    pub fn prepare_for_shutdown(&mut self, mut flags: ShutdownFlags) -> Result<(), String> {
         log::warn!("User requested shutdown...");
+        // Half a dataset must never overwrite the dump file.
+        if self.loading || self.repl_diskless_loading() {
+            flags.nosave = true;
+            flags.save = false;
+        }
         if self.rdb.child.is_some() {
             log::warn!("There is a child saving an .rdb. Killing it!");
             self.kill_rdb_child();
