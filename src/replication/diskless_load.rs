@@ -67,6 +67,11 @@ impl std::fmt::Debug for StreamingLoad {
 }
 
 impl StreamingLoad {
+    /// Drop the wait for more bytes before the next attempt; true when there was one.
+    pub fn retry_now(&mut self) -> bool {
+        std::mem::take(&mut self.retry_at) != 0
+    }
+
     pub fn resume_at(&self) -> Option<Instant> {
         self.resume_at
     }

@@ -429,7 +429,14 @@ impl Server {
                     self.link.last_io_ms = unix_ms();
                     self.repl_link_progress();
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Nothing more for now: a record the loader deferred until more bytes came
+                    // gets its attempt with what there is.
+                    if self.link.streaming.as_mut().is_some_and(|l| l.retry_now()) {
+                        self.repl_link_progress();
+                    }
+                    break;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => {
                     closed = true;
