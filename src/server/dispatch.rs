@@ -34,10 +34,7 @@ impl Server {
         }
         // A load that lets the loop turn (a slow script in the AOF, a diskless sync) answers
         // -LOADING first, before -BUSY, as Redis orders them.
-        if (self.loading || self.repl_diskless_loading())
-            && (!spec.has(flags::LOADING)
-                || (spec.name == "exec" && c.multi.iter().any(|q| !self.queued_has(q, flags::LOADING))))
-        {
+        if (self.loading || self.repl_diskless_loading()) && self.lacks_flag(c, spec, flags::LOADING) {
             self.reject(c, cmd_id, &error::LOADING.into());
             return;
         }
@@ -92,7 +89,7 @@ impl Server {
         if self.is_replica()
             && !self.repl_link_up()
             && !self.config.replica_serve_stale_data()
-            && !spec.has(flags::STALE)
+            && self.lacks_flag(c, spec, flags::STALE)
         {
             self.reject(c, cmd_id, &error::MASTERDOWN.into());
             return;
@@ -196,6 +193,12 @@ impl Server {
     /// A write, or an EXEC whose queue holds one.
     pub(crate) fn is_write_command(&self, c: &Client, spec: &crate::command::CommandSpec) -> bool {
         spec.has(flags::WRITE) || (spec.name == "exec" && c.multi.iter().any(|q| self.queued_has(q, flags::WRITE)))
+    }
+
+    /// The command lacks an allowing flag (LOADING, STALE), or is an EXEC whose queue holds a
+    /// command that lacks it: the state may have changed since the commands were queued.
+    fn lacks_flag(&self, c: &Client, spec: &crate::command::CommandSpec, flag: u32) -> bool {
+        !spec.has(flag) || (spec.name == "exec" && c.multi.iter().any(|q| !self.queued_has(q, flag)))
     }
 
     fn queued_has(&self, q: &crate::client::QueuedCommand, flag: u32) -> bool {
