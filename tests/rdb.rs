@@ -188,3 +188,116 @@ fn restore_rejects_bad_payloads() {
     assert_eq!(err(&mut con, &payload, "n"), "OK");
     assert_eq!(q::<String>(&mut con, &["GET", "n"]), "v");
 }
+
+#[test]
+fn migrate_moves_keys_with_their_ttl_and_propagates_del() {
+    let source = TestServer::start(&["--appendonly", "yes"]);
+    let target = TestServer::start(&["--requirepass", "pw"]);
+    let mut src = source.client();
+    let mut dst = redis::Client::open(format!("redis://:pw@127.0.0.1:{}/", target.port))
+        .and_then(|c| c.get_connection())
+        .expect("target");
+    let port = target.port.to_string();
+    q::<()>(&mut src, &["SET", "k", "v", "PX", "100000"]);
+    q::<i64>(&mut src, &["RPUSH", "list", "a", "b", "c"]);
+    q::<()>(&mut src, &["MSET", "a", "1", "b", "2", "c", "3"]);
+    // Without AUTH the target refuses every key, and nothing is deleted here.
+    let e = common::err(&mut src, &["MIGRATE", "127.0.0.1", &port, "k", "0", "1000"]);
+    assert!(e.contains("Target instance replied with error: NOAUTH"), "{e}");
+    assert_eq!(q::<i64>(&mut src, &["EXISTS", "k"]), 1);
+    assert_eq!(q::<String>(&mut src, &["MIGRATE", "127.0.0.1", &port, "k", "3", "1000", "AUTH", "pw"]), "OK");
+    assert_eq!(q::<i64>(&mut src, &["EXISTS", "k"]), 0);
+    q::<()>(&mut dst, &["SELECT", "3"]);
+    assert_eq!(q::<String>(&mut dst, &["GET", "k"]), "v");
+    let ttl: i64 = q(&mut dst, &["PTTL", "k"]);
+    assert!(ttl > 90_000 && ttl <= 100_000, "{ttl}");
+    // COPY keeps the source; an existing target key needs REPLACE.
+    let cmd = ["MIGRATE", "127.0.0.1", &port, "list", "3", "1000", "COPY", "AUTH", "pw"];
+    assert_eq!(q::<String>(&mut src, &cmd), "OK");
+    assert!(common::err(&mut src, &cmd).contains("BUSYKEY"));
+    assert_eq!(q::<String>(&mut src, &[&cmd[..], &["REPLACE"]].concat()), "OK");
+    assert_eq!(q::<Vec<String>>(&mut dst, &["LRANGE", "list", "0", "-1"]), ["a", "b", "c"]);
+    assert_eq!(q::<i64>(&mut src, &["EXISTS", "list"]), 1);
+    // KEYS: only keys the target acknowledged are deleted; missing keys are skipped.
+    q::<()>(&mut dst, &["SET", "b", "busy"]);
+    let e = common::err(
+        &mut src,
+        &["MIGRATE", "127.0.0.1", &port, "", "3", "1000", "AUTH", "pw", "KEYS", "a", "b", "c", "nokey"],
+    );
+    assert!(e.contains("BUSYKEY"), "{e}");
+    assert_eq!(q::<Vec<String>>(&mut src, &["KEYS", "*"]).len(), 2, "b and list stay");
+    assert_eq!(q::<String>(&mut src, &["MIGRATE", "127.0.0.1", &port, "nokey", "0", "1000"]), "NOKEY");
+    let info: String = q(&mut src, &["INFO", "stats"]);
+    assert!(info.contains("migrate_cached_sockets:1"), "{info}");
+    // The AOF recorded the moves as DELs, never as MIGRATE (the password must not leak into it).
+    let aof_dir = source.dir.join("appendonlydir");
+    let mut logged = Vec::new();
+    for entry in std::fs::read_dir(&aof_dir).expect("aof dir").flatten() {
+        if entry.file_name().to_string_lossy().contains(".incr.") {
+            logged.extend(std::fs::read(entry.path()).expect("incr file"));
+        }
+    }
+    let logged = String::from_utf8_lossy(&logged);
+    assert!(logged.contains("DEL\r\n$1\r\nk\r\n"), "{logged}");
+    assert!(!logged.to_ascii_uppercase().contains("MIGRATE"), "{logged}");
+}
+
+#[test]
+fn migrate_into_real_redis() {
+    if !std::path::Path::new(REDIS_SERVER).exists() {
+        eprintln!("\n!!! {REDIS_SERVER} is not installed: the MIGRATE interop test was SKIPPED !!!\n");
+        return;
+    }
+    let dir = temp_dir("migrate-interop");
+    let real = TestServer::start_in(&dir, REDIS_SERVER, &[]);
+    let source = TestServer::start(THRESHOLDS);
+    let mut src = source.client();
+    populate(&mut src);
+    // A relative TTL crosses as the remaining milliseconds, so its key would not digest the same.
+    q::<i64>(&mut src, &["DEL", "ttl"]);
+    let before = digest(&mut src);
+    let keys: Vec<String> = q(&mut src, &["KEYS", "*"]);
+    let port = real.port.to_string();
+    let mut cmd = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
+    cmd.extend(keys.iter().map(String::as_str));
+    assert_eq!(q::<String>(&mut src, &cmd), "OK");
+    assert_eq!(q::<i64>(&mut src, &["DBSIZE"]), 0);
+    // Back the other way, from real Redis into ferrodis (db 3's key stays behind in both).
+    let mut dst = real.client();
+    let ours = source.port.to_string();
+    let mut back = vec!["MIGRATE", "127.0.0.1", &ours, "", "0", "5000", "KEYS"];
+    back.extend(keys.iter().map(String::as_str));
+    assert_eq!(q::<String>(&mut dst, &back), "OK");
+    assert_eq!(digest(&mut src), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn lfu_frequency_is_tracked_restored_and_saved() {
+    let dir = temp_dir("rdb-lfu");
+    let args = ["--maxmemory-policy", "allkeys-lfu", "--save", "3600 1"];
+    let mut srv = TestServer::start_in(&dir, &common::binary(), &args);
+    let mut con = srv.client();
+    q::<()>(&mut con, &["SET", "fresh", "v"]);
+    // A new key starts at LFU_INIT_VAL and the first reads count for sure.
+    assert_eq!(q::<i64>(&mut con, &["OBJECT", "FREQ", "fresh"]), 5);
+    q::<String>(&mut con, &["GET", "fresh"]);
+    assert_eq!(q::<i64>(&mut con, &["OBJECT", "FREQ", "fresh"]), 6);
+    let payload: Vec<u8> = q(&mut con, &["DUMP", "fresh"]);
+    let _: () =
+        redis::cmd("RESTORE").arg("hot").arg(0).arg(&payload).arg("FREQ").arg(100).query(&mut con).expect("restore");
+    assert_eq!(q::<i64>(&mut con, &["OBJECT", "FREQ", "hot"]), 100);
+    assert!(common::err(&mut con, &["OBJECT", "IDLETIME", "hot"]).contains("An LFU maxmemory policy is selected"));
+    q::<()>(&mut con, &["SAVE"]);
+    drop(con);
+    srv.stop();
+    let srv = TestServer::start_in(&dir, &common::binary(), &args);
+    let mut con = srv.client();
+    assert_eq!(q::<i64>(&mut con, &["OBJECT", "FREQ", "hot"]), 100, "the RDB's FREQ record was not kept");
+    // Switching to an LRU policy at run time reads the same bits as an access time.
+    q::<()>(&mut con, &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    assert!(common::err(&mut con, &["OBJECT", "FREQ", "hot"]).contains("An LFU maxmemory policy is not selected"));
+    drop(con);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -286,7 +286,7 @@ fn prepare_bitmap(srv: &mut Server, db: usize, key: &[u8], max_bit: u64) -> Resu
     let need = usize::try_from(max_bit / 8 + 1).map_err(|_| CmdError::from(error::BIT_OFFSET))?;
     match srv.lookup_write(db, key) {
         None => {
-            srv.dbs[db].set(key, Value::Str(StrValue::Raw(vec![0; need])), false, srv.lru_clock);
+            srv.dbs[db].set(key, Value::Str(StrValue::Raw(vec![0; need])), false, srv.clocks.fresh());
             srv.key_created(db, key);
             Ok(true)
         }

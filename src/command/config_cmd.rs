@@ -61,6 +61,7 @@ fn apply_changes(srv: &mut Server, changed: &[&'static str]) -> Result<(), (&'st
             "port" | "bind" | "unixsocket" | "unixsocketperm" | "tcp-backlog" => relisten = Some(name),
             "loglevel" => crate::log::set_level(srv.config.loglevel()),
             "hz" => srv.hz = srv.config.hz(),
+            "maxmemory-policy" | "lfu-log-factor" | "lfu-decay-time" => srv.update_access_clocks(),
             "proc-title-template" => srv.update_proc_title(None),
             "aof-disable-auto-gc" => srv.aof_delete_history_files(),
             "appendonly" => {

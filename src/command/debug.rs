@@ -200,9 +200,9 @@ pub fn dataset_digest(srv: &Server) -> String {
 }
 
 fn debug_object(srv: &mut Server, c: &mut Client, key: &[u8]) -> CmdResult {
-    let clock = srv.lru_clock;
+    let clocks = srv.clocks;
     let Some(o) = srv.dbs[c.db].get(key) else { return Err(error::NO_SUCH_KEY.into()) };
-    let idle = if clock >= o.lru { clock - o.lru } else { clock + (1 << 24) - o.lru };
+    let idle = clocks.idle_secs(o.lru);
     let serialized = match &o.value {
         Value::Str(s) => s.len() + 1,
         other => other.heap_size(),
@@ -266,7 +266,7 @@ fn populate(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let prefix: &[u8] = if args.len() >= 4 { args.get(3) } else { b"key" };
     let size = if args.len() == 5 { positive(4)? as usize } else { 0 };
     let db = c.db;
-    let lru = srv.lru_clock;
+    let lru = srv.clocks.fresh();
     let mut key = Vec::with_capacity(prefix.len() + 21);
     let mut val = Vec::with_capacity(32);
     for j in 0..count {

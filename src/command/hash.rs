@@ -62,7 +62,7 @@ fn hash_for_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<&'a 
             o.value.as_hash()?;
         }
         None => {
-            let obj = Object::new(Value::Hash(HashValue::new()), srv.lru_clock);
+            let obj = Object::new(Value::Hash(HashValue::new()), srv.clocks.fresh());
             srv.dbs[db].add_object(key, obj, NO_EXPIRE);
             srv.key_created(db, key);
         }

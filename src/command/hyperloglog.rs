@@ -54,7 +54,7 @@ fn pfadd(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let sparse_max = srv.config.hll_sparse_max_bytes();
     let mut updated = 0;
     if srv.lookup_write(db, key).is_none() {
-        srv.dbs[db].set(key, new_sketch_value(), false, srv.lru_clock);
+        srv.dbs[db].set(key, new_sketch_value(), false, srv.clocks.fresh());
         srv.key_created(db, key);
         updated += 1;
     }
@@ -122,7 +122,7 @@ fn pfmerge(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     let dest = args.get(1);
     if srv.lookup_write(db, dest).is_none() {
-        srv.dbs[db].set(dest, new_sketch_value(), false, srv.lru_clock);
+        srv.dbs[db].set(dest, new_sketch_value(), false, srv.clocks.fresh());
         srv.key_created(db, dest);
     }
     let sparse_max = srv.config.hll_sparse_max_bytes();

@@ -7,6 +7,7 @@
 use super::flags::*;
 use super::{Args, CommandSpec, KEY1, KEY1_2, KEYS_ALL, NO_KEYS};
 use crate::client::Client;
+use crate::db::access_clock::AccessPolicy;
 use crate::error::{self, CmdError, CmdResult};
 use crate::glob::string_match;
 use crate::resp::reply::Aggregate;
@@ -390,9 +391,9 @@ fn flushall(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     srv.kill_rdb_child();
     if !srv.config.save_points().is_empty() {
         let filename = srv.config.dbfilename().to_string();
+        // The save resets the dirty counter: FLUSHALL with save points leaves nothing unsaved.
         let _ = srv.rdb_save(&filename);
     }
-    srv.dirty += 1;
     srv.force_propagation(crate::server::propagation::target::ALL);
     c.reply.ok();
     Ok(())
@@ -444,33 +445,31 @@ fn object_refcount(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 }
 
 fn object_idletime(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    if srv.config.maxmemory_policy().contains("lfu") {
+    if matches!(srv.clocks.policy, AccessPolicy::Lfu(_)) {
         return Err(CmdError::err(
             "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ));
     }
-    let clock = srv.lru_clock;
+    let clocks = srv.clocks;
     match object_lookup(srv, c, args) {
-        Some(o) => {
-            let idle = if clock >= o.lru { clock - o.lru } else { clock + (1 << 24) - o.lru };
-            c.reply.int(idle as i64);
-        }
+        Some(o) => c.reply.int(i64::from(clocks.idle_secs(o.lru))),
         None => c.reply.null(),
     }
     Ok(())
 }
 
 fn object_freq(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
-    if object_lookup(srv, c, args).is_none() {
+    let clocks = srv.clocks;
+    let Some(value) = object_lookup(srv, c, args).map(|o| o.lru) else {
         c.reply.null();
         return Ok(());
-    }
-    if !srv.config.maxmemory_policy().contains("lfu") {
+    };
+    if !matches!(clocks.policy, AccessPolicy::Lfu(_)) {
         return Err(CmdError::err(
             "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ));
     }
-    c.reply.int(0);
+    c.reply.int(i64::from(clocks.frequency(value)));
     Ok(())
 }
 

@@ -153,7 +153,7 @@ fn push_values<'v>(
         Some(_) => false,
         None if only_existing => return Ok(None),
         None => {
-            let obj = Object::new(Value::List(Box::default()), srv.lru_clock);
+            let obj = Object::new(Value::List(Box::default()), srv.clocks.fresh());
             srv.dbs[db].add_object(key, obj, NO_EXPIRE);
             true
         }

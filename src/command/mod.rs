@@ -19,6 +19,7 @@ pub mod introspection;
 pub mod keys;
 pub mod list;
 pub mod memory;
+pub mod migrate;
 pub mod persistence_cmd;
 pub mod pubsub;
 pub mod replication_cmd;
@@ -317,6 +318,7 @@ impl CommandTable {
             zset::COMMANDS,
             hyperloglog::COMMANDS,
             persistence_cmd::COMMANDS,
+            migrate::COMMANDS,
             replication_cmd::COMMANDS,
             scripting_cmd::COMMANDS,
             memory::COMMANDS,

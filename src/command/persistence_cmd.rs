@@ -172,8 +172,7 @@ fn restore(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         argv.push(b"ABSTTL");
         srv.propagate_as(&argv);
     }
-    let obj = rdb::object_for(value, srv.lru_clock, idle.map(|i| i as u64));
-    let _ = freq;
+    let obj = rdb::object_for(value, &srv.clocks, idle.map(|i| i as u64), freq.map(|f| f as u8));
     srv.dbs[db].add_object(key, obj, if ttl > 0 { ttl } else { NO_EXPIRE });
     srv.key_created(db, key);
     srv.signal_modified_key(db, key);

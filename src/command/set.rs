@@ -85,7 +85,7 @@ fn sadd(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             let mut set = SetValue::new_for(args.get(2));
             let added = args.iter().skip(2).filter(|m| set.add(m, max)).count();
             set.trim();
-            let lru = srv.lru_clock;
+            let lru = srv.clocks.fresh();
             srv.dbs[db].add_object(key, Object::new(Value::Set(set), lru), NO_EXPIRE);
             srv.key_created(db, key);
             added
@@ -483,7 +483,7 @@ fn smove(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         srv.notify_keyspace_event(EVENT_GENERIC, "del", src, db);
     }
     if !dst_exists {
-        let lru = srv.lru_clock;
+        let lru = srv.clocks.fresh();
         srv.dbs[db].add_object(dst, Object::new(Value::Set(SetValue::new_for(ele)), lru), NO_EXPIRE);
         srv.key_created(db, dst);
     }

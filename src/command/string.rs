@@ -151,7 +151,7 @@ fn set_generic(srv: &mut Server, c: &mut Client, args: &Args, opts: SetOpts, val
     // Lazy expiry first, so an expired key counts as absent for NX/XX.
     srv.expire_if_needed_for_write(c.db, key);
     let value = Value::Str(StrValue::from_bytes(args.get(val_idx)));
-    let Some(created) = srv.dbs[c.db].set_if(key, value, opts.keepttl, srv.lru_clock, opts.nx, opts.xx) else {
+    let Some(created) = srv.dbs[c.db].set_if(key, value, opts.keepttl, srv.clocks.fresh(), opts.nx, opts.xx) else {
         if !opts.get {
             if setnx {
                 c.reply.int(0);
@@ -353,7 +353,7 @@ fn incr_decr(srv: &mut Server, c: &mut Client, key: &[u8], incr: i64) -> CmdResu
     match srv.dbs[db].get_mut(key) {
         Some(o) => o.value = Value::Str(StrValue::Int(value)),
         None => {
-            srv.dbs[db].set(key, Value::Str(StrValue::Int(value)), false, srv.lru_clock);
+            srv.dbs[db].set(key, Value::Str(StrValue::Int(value)), false, srv.clocks.fresh());
             srv.key_created(db, key);
         }
     }
@@ -432,7 +432,7 @@ fn append(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let tail = args.get(2);
     let total = match srv.lookup_write(db, key) {
         None => {
-            srv.dbs[db].set(key, Value::Str(StrValue::from_bytes(tail)), false, srv.lru_clock);
+            srv.dbs[db].set(key, Value::Str(StrValue::from_bytes(tail)), false, srv.clocks.fresh());
             srv.key_created(db, key);
             tail.len()
         }
@@ -513,7 +513,7 @@ fn setrange(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                 return Ok(());
             }
             check_string_length(srv, offset, value.len() as u64)?;
-            srv.dbs[db].set(key, Value::Str(StrValue::Raw(Vec::new())), false, srv.lru_clock);
+            srv.dbs[db].set(key, Value::Str(StrValue::Raw(Vec::new())), false, srv.clocks.fresh());
             srv.key_created(db, key);
         }
         Some(o) => {

@@ -216,7 +216,7 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, args: &Args, incr_cmd: bool) -
             return Ok(());
         }
         let zs = ZSetValue::for_new_key(args.get(idx + 1).len(), limits);
-        let lru = srv.lru_clock;
+        let lru = srv.clocks.fresh();
         srv.dbs[db].add_object(key, Object::new(Value::ZSet(zs), lru), NO_EXPIRE);
         srv.key_created(db, key);
     }

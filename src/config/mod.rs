@@ -254,6 +254,8 @@ mod ids {
     pub const ACTIVE_EXPIRE_EFFORT: usize = index_of("active-expire-effort");
     pub const LIST_MAX_LISTPACK_SIZE: usize = index_of("list-max-listpack-size");
     pub const MAXMEMORY_SAMPLES: usize = index_of("maxmemory-samples");
+    pub const LFU_LOG_FACTOR: usize = index_of("lfu-log-factor");
+    pub const LFU_DECAY_TIME: usize = index_of("lfu-decay-time");
     pub const PROC_TITLE_TEMPLATE: usize = index_of("proc-title-template");
     pub const RDB_KEY_SAVE_DELAY: usize = index_of("rdb-key-save-delay");
     pub const HASH_MAX_LISTPACK_ENTRIES: usize = index_of("hash-max-listpack-entries");
@@ -618,6 +620,19 @@ impl Config {
     pub fn maxmemory_policy(&self) -> &'static str {
         let v = self.choice(ids::MAXMEMORY_POLICY);
         table::MAXMEMORY_POLICY.iter().find(|(_, p)| *p == v).map_or("noeviction", |(name, _)| name)
+    }
+
+    /// How objects' access clocks are read: LFU under the two LFU policies, LRU otherwise.
+    pub fn access_policy(&self) -> crate::db::access_clock::AccessPolicy {
+        use crate::db::access_clock::{AccessPolicy, Lfu};
+        if self.maxmemory_policy().ends_with("-lfu") {
+            AccessPolicy::Lfu(Lfu {
+                log_factor: u32::try_from(self.number(ids::LFU_LOG_FACTOR)).unwrap_or(10),
+                decay_time: u32::try_from(self.number(ids::LFU_DECAY_TIME)).unwrap_or(1),
+            })
+        } else {
+            AccessPolicy::Lru
+        }
     }
 
     pub fn maxmemory_samples(&self) -> usize {

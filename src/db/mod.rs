@@ -5,6 +5,7 @@
 //! hidden (a replica), what gets propagated and which events fire is the server's job
 //! (`server::keyspace`), so that every command path does it the same way.
 
+pub mod access_clock;
 pub mod bytes;
 pub mod dict;
 pub mod hash;

@@ -18,6 +18,7 @@ use std::io::{self, Write};
 use super::crc64::crc64;
 use super::rdb_io::{RDB_VERSION, RdbError, RdbReader, RdbWriter, StringValue, opcode, rdb_type};
 use super::{ziplist, zipmap};
+use crate::db::access_clock::AccessClocks;
 use crate::db::hash::{HashValue, Limits as HashLimits};
 use crate::db::intset::Intset;
 use crate::db::list::{End, ListLimits, ListValue, Node};
@@ -48,7 +49,9 @@ pub struct SaveInfo {
     pub aof_base: bool,
     /// Record each key's idle time (the LRU eviction policies need it after a restart).
     pub save_lru_idle: bool,
-    pub lru_clock: u32,
+    /// Record each key's access frequency (likewise for the LFU policies).
+    pub save_lfu_freq: bool,
+    pub clocks: AccessClocks,
     /// `rdb-key-save-delay`: microseconds to sleep after each key (a testing knob that makes a
     /// background save slow on purpose; only ever set in the child's copy).
     pub key_delay_us: i64,
@@ -219,10 +222,12 @@ pub fn save<W: Write>(dbs: &[Db], info: &SaveInfo, opts: SaveOptions, now_ms: i6
                 w.write_ms_time(when);
             }
             if info.save_lru_idle {
-                let clock = info.lru_clock;
-                let idle = if clock >= obj.lru { clock - obj.lru } else { clock + (1 << 24) - obj.lru };
                 w.write_u8(opcode::IDLE);
-                w.write_len(idle as u64);
+                w.write_len(u64::from(info.clocks.idle_secs(obj.lru)));
+            }
+            if info.save_lfu_freq {
+                w.write_u8(opcode::FREQ);
+                w.write_u8(info.clocks.frequency(obj.lru));
             }
             w.write_u8(type_of(&obj.value));
             w.write_string(key);
@@ -547,15 +552,8 @@ pub fn read_object(r: &mut RdbReader<'_>, ty: u8, limits: &LoadLimits) -> Result
 }
 
 /// A loaded key's object with its access clock.
-pub fn object_for(value: Value, lru_clock: u32, idle_secs: Option<u64>) -> Object {
-    let lru = match idle_secs {
-        Some(idle) => {
-            let idle = (idle % (1 << 24)) as u32;
-            if lru_clock >= idle { lru_clock - idle } else { lru_clock + (1 << 24) - idle }
-        }
-        None => lru_clock,
-    };
-    Object::new(value, lru)
+pub fn object_for(value: Value, clocks: &AccessClocks, idle_secs: Option<u64>, freq: Option<u8>) -> Object {
+    Object::new(value, clocks.restored(idle_secs, freq))
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ impl Server {
             load.resume_at = None;
         }
         let limits = self.load_limits();
-        let lru = self.lru_clock;
+        let clocks = self.clocks;
         let key_delay_us = u64::try_from(self.config.key_load_delay()).unwrap_or(0);
         loop {
             let (data, complete) = self.link.payload_bytes(load.parsed, load.loader.consumed());
@@ -226,7 +226,7 @@ impl Server {
                         return Pump::Failed;
                     };
                     // A replica keeps keys its master will expire: the master's DEL decides.
-                    let obj = rdb::object_for(k.value, lru, k.idle_secs);
+                    let obj = rdb::object_for(k.value, &clocks, k.idle_secs, k.freq);
                     db.remove(&k.key);
                     db.add_object(&k.key, obj, k.expire_ms);
                     load.keys_loaded += 1;

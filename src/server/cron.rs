@@ -24,7 +24,7 @@ impl Server {
             crate::server::shutdown::clear_signal();
         }
         self.cronloops += 1;
-        self.update_lru_clock();
+        self.update_access_clocks();
         let now = unix_ms();
         self.ops_rate.track(self.stats.commands_processed, now);
         self.net_in_rate.track(self.stats.net_input_bytes, now);
@@ -36,6 +36,9 @@ impl Server {
             self.resume_paused_clients();
         }
         self.clients_cron(now);
+        if !self.migrate_sockets.is_empty() {
+            self.migrate_sockets.close_idle(now / 1000);
+        }
         self.databases_cron();
         self.persistence_cron();
         self.replication_cron();

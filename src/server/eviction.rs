@@ -1,7 +1,7 @@
 //! `maxmemory` eviction (Redis's evict.c, approximated the same way): before a command runs, while
 //! the allocator reports more than `maxmemory` in use, sample `maxmemory-samples` keys per
-//! database under the configured policy and delete the best candidate (the longest idle for LRU/LFU,
-//! the nearest expiry for volatile-ttl, any for random).
+//! database under the configured policy and delete the best candidate (the longest idle for LRU,
+//! the least used for LFU, the nearest expiry for volatile-ttl, any for random).
 //!
 //! It only ever deletes whole keys, with the `evicted` keyspace event and the evicted_keys counter;
 //! when the policy finds nothing to evict (noeviction, or no volatile keys) it reports failure and
@@ -74,7 +74,7 @@ impl Server {
     /// The best of a few sampled keys across databases for `pick`.
     fn eviction_candidate(&mut self, pool: Pool, pick: Pick) -> Option<(usize, Vec<u8>)> {
         let samples = self.config.maxmemory_samples();
-        let clock = self.lru_clock;
+        let clocks = self.clocks;
         // (rank, db, key): higher rank is a better victim.
         let mut best: Option<(u64, usize, Vec<u8>)> = None;
         // A local generator: the sampled dicts borrow the server, whose own generator is `&mut`.
@@ -98,16 +98,13 @@ impl Server {
                 let sampled = match pool {
                     Pool::AllKeys => d.dict.random(&mut rng).map(|(k, o)| (k.to_vec(), o.lru, 0)),
                     Pool::Volatile => d.expires.random(&mut rng).map(|(k, &when)| {
-                        let lru = d.get(k).map_or(clock, |o| o.lru);
+                        let lru = d.get(k).map_or(clocks.fresh(), |o| o.lru);
                         (k.to_vec(), lru, when)
                     }),
                 };
                 let Some((key, lru, when)) = sampled else { continue };
                 let rank = match pick {
-                    Pick::Idle => {
-                        let idle = if clock >= lru { clock - lru } else { clock + (1 << 24) - lru };
-                        idle as u64
-                    }
+                    Pick::Idle => clocks.eviction_rank(lru),
                     Pick::Ttl => u64::MAX - when.max(0) as u64,
                     Pick::Random => 0,
                 };

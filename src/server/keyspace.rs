@@ -124,11 +124,11 @@ impl Server {
     pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&mut Object> {
         // On a replica an expired key is still there, but its clients must not see it.
         let expired = self.expire_if_needed(db, key);
-        let lru = self.lru_clock;
+        let (clocks, random) = self.touch_inputs();
         match self.dbs[db].get_mut(key).filter(|_| !expired) {
             Some(o) => {
                 self.stats.keyspace_hits += 1;
-                o.lru = lru;
+                o.lru = clocks.touched(o.lru, random);
                 Some(o)
             }
             None => {
@@ -141,10 +141,21 @@ impl Server {
     /// Look a key up for writing: expires it if due (even on a replica); no hit/miss counting.
     pub fn lookup_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Object> {
         self.expire_key_if_due(db, key, true);
-        let lru = self.lru_clock;
+        let (clocks, random) = self.touch_inputs();
         let o = self.dbs[db].get_mut(key)?;
-        o.lru = lru;
+        o.lru = clocks.touched(o.lru, random);
         Some(o)
+    }
+
+    /// What touching an object needs: the clocks, and a random draw only under LFU (its counter
+    /// grows with a probability).
+    fn touch_inputs(&mut self) -> (crate::db::access_clock::AccessClocks, f64) {
+        let clocks = self.clocks;
+        let random = match clocks.policy {
+            crate::db::access_clock::AccessPolicy::Lfu(_) => self.random_unit(),
+            crate::db::access_clock::AccessPolicy::Lru => 0.0,
+        };
+        (clocks, random)
     }
 
     /// Whether a live key exists, without touching counters or the clock (EXISTS-like checks).
@@ -154,8 +165,7 @@ impl Server {
 
     /// Store a value (overwriting, dropping any TTL unless `keep_ttl`) and signal the change.
     pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
-        let lru = self.lru_clock;
-        let created = self.dbs[db].set(key, value, keep_ttl, lru);
+        let created = self.dbs[db].set(key, value, keep_ttl, self.clocks.fresh());
         self.signal_modified_key(db, key);
         if created {
             self.key_created(db, key);

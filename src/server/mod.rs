@@ -146,7 +146,10 @@ pub struct Server {
     pub run_id: String,
     pub hz: u32,
     pub cronloops: u64,
-    pub lru_clock: u32,
+    /// MIGRATE's cached connections to target servers.
+    pub migrate_sockets: crate::command::migrate::MigrateSockets,
+    /// The LRU/LFU clocks objects are created, touched, saved and evicted by.
+    pub clocks: crate::db::access_clock::AccessClocks,
     pub active_expire_enabled: bool,
     pub slowlog: std::collections::VecDeque<SlowlogEntry>,
     pub slowlog_next_id: u64,
@@ -211,6 +214,7 @@ pub struct Server {
 impl Server {
     /// Build the server from a loaded config; sockets are opened by `listen`.
     pub fn new(config: Config, executable: String) -> io::Result<Self> {
+        let access_policy = config.access_policy();
         let databases = config.databases().max(1);
         let scripting = crate::scripting::Scripting::new(config.lua_enable_deprecated_api());
         let commands = CommandTable::build();
@@ -244,7 +248,8 @@ impl Server {
             lastsave: now / 1000,
             run_id: String::new(),
             cronloops: 0,
-            lru_clock: lru_clock_now(),
+            clocks: crate::db::access_clock::AccessClocks::at(now / 1000, access_policy),
+            migrate_sockets: Default::default(),
             active_expire_enabled: true,
             slowlog: Default::default(),
             slowlog_next_id: 0,
@@ -956,9 +961,14 @@ impl Server {
         self.clients.len()
     }
 
-    /// The LRU clock in seconds, as Redis keeps it (24 bits).
-    pub fn update_lru_clock(&mut self) {
-        self.lru_clock = lru_clock_now();
+    /// Refresh the access clocks (and the policy they follow, which CONFIG SET may change).
+    pub fn update_access_clocks(&mut self) {
+        self.clocks = crate::db::access_clock::AccessClocks::at(unix_ms() / 1000, self.config.access_policy());
+    }
+
+    /// A uniform random number in [0, 1).
+    pub fn random_unit(&mut self) -> f64 {
+        (self.random() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -970,8 +980,4 @@ pub fn unix_ms() -> u64 {
 /// Unix time in microseconds.
 pub fn unix_us() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
-}
-
-fn lru_clock_now() -> u32 {
-    ((unix_ms() / 1000) & ((1 << 24) - 1)) as u32
 }

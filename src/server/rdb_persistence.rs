@@ -169,8 +169,9 @@ impl Server {
                 .repl_stream_db()
                 .map(|db| (db as i64, self.repl.replid.clone(), self.repl.master_repl_offset as i64)),
             aof_base: false,
-            save_lru_idle: policy.contains("lru"),
-            lru_clock: self.lru_clock,
+            save_lru_idle: policy.ends_with("-lru"),
+            save_lfu_freq: policy.ends_with("-lfu"),
+            clocks: self.clocks,
             key_delay_us: self.config.rdb_key_save_delay(),
             functions: self.scripting.libraries.values().map(|l| l.code.clone()).collect(),
         }
@@ -381,7 +382,7 @@ impl Server {
     ) -> Result<LoadStats, crate::persistence::rdb_io::RdbError> {
         let limits = self.load_limits();
         let now = unix_ms() as i64;
-        let lru = self.lru_clock;
+        let clocks = self.clocks;
         let databases = self.dbs.len();
         let mut expired = 0u64;
         let mut keys_loaded = 0u64;
@@ -423,7 +424,7 @@ impl Server {
                             expired_keys.push((k.db, k.key));
                         }
                     } else {
-                        let obj = rdb::object_for(k.value, lru, k.idle_secs);
+                        let obj = rdb::object_for(k.value, &clocks, k.idle_secs, k.freq);
                         let db = &mut self.dbs[k.db];
                         db.remove(&k.key);
                         db.add_object(&k.key, obj, k.expire_ms);
