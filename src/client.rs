@@ -131,6 +131,8 @@ pub struct Client {
     pub multi: Vec<QueuedCommand>,
     /// Keys WATCHed by this client: (db, key).
     pub watched: Vec<(usize, Vec<u8>)>,
+    /// CLIENT TRACKING options, while tracking is on.
+    pub tracking: Option<Box<crate::server::tracking::ClientTracking>>,
     /// Unix seconds of connection, and of the last interaction (CLIENT LIST age/idle, `timeout`).
     pub ctime: u64,
     pub last_interaction_ms: u64,
@@ -195,6 +197,7 @@ impl Client {
             commands: 0,
             obuf_soft_since: 0,
             subs: None,
+            tracking: None,
             blocked: None,
             replica: None,
             replconf: None,
@@ -273,6 +276,15 @@ impl Client {
         }
         if self.has(flags::BLOCKED) {
             s.push('b');
+        }
+        if let Some(t) = self.tracking.as_deref() {
+            s.push('t');
+            if t.broken_redirect {
+                s.push('R');
+            }
+            if t.bcast {
+                s.push('B');
+            }
         }
         if self.has(flags::DIRTY_CAS) {
             s.push('d');

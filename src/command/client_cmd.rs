@@ -1,11 +1,12 @@
 //! CLIENT subcommands: ID, INFO, LIST, KILL, SETNAME, GETNAME, REPLY, PAUSE, UNPAUSE, NO-EVICT, UNBLOCK,
-//! HELP; and the CLIENT LIST line format shared with logs.
+//! TRACKING, CACHING, GETREDIR, TRACKINGINFO, HELP; and the CLIENT LIST line format shared with logs.
 
 use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
 use crate::client::{Client, ReplyMode, flags as cflags};
 use crate::command::connection::{BAD_CLIENT_NAME, valid_client_name};
 use crate::error::{self, CmdError, CmdResult};
+use crate::server::tracking::{self, ClientTracking};
 use crate::server::{Pause, Server, unix_ms};
 
 pub const COMMANDS: &[CommandSpec] = &[CommandSpec::container("client", -2, 0, "connection", SUBCOMMANDS)];
@@ -22,6 +23,10 @@ const SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unpause),
     CommandSpec::new("no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_no_evict),
     CommandSpec::new("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unblock),
+    CommandSpec::new("tracking", -3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_tracking),
+    CommandSpec::new("caching", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_caching),
+    CommandSpec::new("getredir", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_getredir),
+    CommandSpec::new("trackinginfo", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_trackinginfo),
     CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "connection", client_help),
 ];
 
@@ -39,7 +44,7 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
     let omem = if c.replica.is_some() { srv.output_buffer_usage(c) as usize } else { c.reply.buf.capacity() };
     let tot = omem + c.qbuf.capacity() + std::mem::size_of::<Client>();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -63,6 +68,7 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
         tot,
         events,
         c.last_cmd.map_or("NULL", |id| srv.commands.commands[id].full_name.as_str()),
+        redirect_of(c),
         c.reply.resp
     )
 }
@@ -331,6 +337,129 @@ fn client_unblock(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let id = args.i64(2)?;
     let woke = srv.unblock_client_by_id(id as u64, args.len() == 4 && args.is(3, "error"));
     c.reply.int(woke as i64);
+    Ok(())
+}
+
+/// Where a client's invalidations go: -1 without tracking, 0 to itself, else the target's id.
+fn redirect_of(c: &Client) -> i64 {
+    c.tracking.as_deref().map_or(-1, |t| t.redirect.map_or(0, |id| id as i64))
+}
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP]
+fn client_tracking(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let mut req = ClientTracking::default();
+    let mut j = 3;
+    while j < args.len() {
+        let more = j + 1 < args.len();
+        if args.is(j, "redirect") && more {
+            j += 1;
+            if req.redirect.is_some() {
+                return Err(CmdError::err("A client can only redirect to a single other client"));
+            }
+            let id = args.i64(j)?;
+            // The target must exist now, even if it may leave later.
+            if !(id > 0 && (srv.client_slots.contains_key(&(id as u64)) || id as u64 == c.id)) {
+                return Err(CmdError::err("The client ID you want redirect to does not exist"));
+            }
+            req.redirect = Some(id as u64);
+        } else if args.is(j, "bcast") {
+            req.bcast = true;
+        } else if args.is(j, "optin") {
+            req.optin = true;
+        } else if args.is(j, "optout") {
+            req.optout = true;
+        } else if args.is(j, "noloop") {
+            req.noloop = true;
+        } else if args.is(j, "prefix") && more {
+            j += 1;
+            req.prefixes.push(args.get(j).to_vec());
+        } else {
+            return Err(error::SYNTAX.into());
+        }
+        j += 1;
+    }
+    if args.is(2, "on") {
+        if let Some(reason) = tracking::refusal(c.tracking.as_deref(), &req) {
+            return Err(CmdError::err(reason));
+        }
+        srv.tracking_enable(c, req);
+    } else if args.is(2, "off") {
+        srv.tracking_disable(c);
+    } else {
+        return Err(error::SYNTAX.into());
+    }
+    c.reply.ok();
+    Ok(())
+}
+
+/// CLIENT CACHING YES|NO: whether the next command's keys are tracked (OPTIN / OPTOUT modes).
+fn client_caching(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
+    let Some(t) = c.tracking.as_deref_mut() else {
+        return Err(CmdError::err(
+            "CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        ));
+    };
+    if args.is(2, "yes") {
+        if !t.optin {
+            return Err(CmdError::err("CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."));
+        }
+    } else if args.is(2, "no") {
+        if !t.optout {
+            return Err(CmdError::err("CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."));
+        }
+    } else {
+        return Err(error::SYNTAX.into());
+    }
+    t.caching = true;
+    c.reply.ok();
+    Ok(())
+}
+
+fn client_getredir(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    c.reply.int(redirect_of(c));
+    Ok(())
+}
+
+fn client_trackinginfo(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    let t = c.tracking.as_deref().cloned();
+    let mut flags: Vec<&[u8]> = vec![if t.is_some() { b"on" } else { b"off" }];
+    if let Some(t) = &t {
+        if t.bcast {
+            flags.push(b"bcast");
+        }
+        if t.optin {
+            flags.push(b"optin");
+            if t.caching {
+                flags.push(b"caching-yes");
+            }
+        }
+        if t.optout {
+            flags.push(b"optout");
+            if t.caching {
+                flags.push(b"caching-no");
+            }
+        }
+        if t.noloop {
+            flags.push(b"noloop");
+        }
+        if t.broken_redirect {
+            flags.push(b"broken_redirect");
+        }
+    }
+    c.reply.map(3);
+    c.reply.bulk(b"flags");
+    c.reply.set(flags.len());
+    for f in flags {
+        c.reply.bulk(f);
+    }
+    c.reply.bulk(b"redirect");
+    c.reply.int(redirect_of(c));
+    c.reply.bulk(b"prefixes");
+    let prefixes = t.map(|t| t.prefixes).unwrap_or_default();
+    c.reply.array(prefixes.len());
+    for p in prefixes {
+        c.reply.bulk(&p);
+    }
     Ok(())
 }
 

@@ -90,6 +90,7 @@ fn reset(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     c.multi.clear();
     c.flags &= !(cflags::MULTI | cflags::DIRTY_EXEC | cflags::NO_EVICT);
     srv.unwatch_all(c);
+    srv.tracking_disable(c);
     srv.pubsub_forget_client(c);
     srv.unblock_forget(c);
     if c.has(cflags::MONITOR) {

@@ -87,6 +87,7 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                 srv.touch_all_watched_in_db(db, None);
                 srv.dbs[db].clear();
             }
+            srv.tracking_invalidate_all();
             srv.aof_load_manifest_from_disk();
             srv.aof_delete_history_files();
             let ret = srv.aof_load_files();
@@ -242,6 +243,7 @@ fn debug_reload(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             srv.touch_all_watched_in_db(db, None);
             srv.dbs[db].clear();
         }
+        srv.tracking_invalidate_all();
         // The dump carries the function libraries too.
         srv.scripting.flush_functions();
     }

@@ -376,6 +376,7 @@ fn flush_flags(args: &Args) -> CmdResult {
 fn flushdb(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     flush_flags(args)?;
     srv.touch_all_watched_in_db(c.db, None);
+    srv.tracking_invalidate_all();
     srv.dirty += srv.dbs[c.db].clear() as u64;
     // Replicated even when the db was already empty.
     srv.force_propagation(crate::server::propagation::target::ALL);
@@ -408,6 +409,7 @@ impl Server {
             removed += self.dbs[db].clear() as u64;
         }
         self.replica_keys_with_expire.clear();
+        self.tracking_invalidate_all();
         self.dirty += removed;
         removed
     }

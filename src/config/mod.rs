@@ -262,6 +262,7 @@ mod ids {
     pub const HASH_MAX_LISTPACK_VALUE: usize = index_of("hash-max-listpack-value");
     pub const SET_MAX_INTSET_ENTRIES: usize = index_of("set-max-intset-entries");
     pub const HLL_SPARSE_MAX_BYTES: usize = index_of("hll-sparse-max-bytes");
+    pub const TRACKING_TABLE_MAX_KEYS: usize = index_of("tracking-table-max-keys");
     pub const KEY_LOAD_DELAY: usize = index_of("key-load-delay");
     pub const LOADING_PROCESS_EVENTS_INTERVAL_BYTES: usize = index_of("loading-process-events-interval-bytes");
     pub const ZSET_MAX_LISTPACK_ENTRIES: usize = index_of("zset-max-listpack-entries");
@@ -697,6 +698,11 @@ impl Config {
     }
 
     /// Largest sparse HyperLogLog (header included) before it turns dense.
+    /// Keys the tracking table may hold before random ones are invalidated (0: no limit).
+    pub fn tracking_table_max_keys(&self) -> usize {
+        usize::try_from(self.number(ids::TRACKING_TABLE_MAX_KEYS)).unwrap_or(usize::MAX)
+    }
+
     pub fn hll_sparse_max_bytes(&self) -> usize {
         usize::try_from(self.number(ids::HLL_SPARSE_MAX_BYTES)).unwrap_or(3000)
     }

@@ -368,7 +368,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("stream-node-max-bytes", None, NA, mem(0, LONG_MAX, 4096, true)),
     row("zset-max-listpack-value", Some("zset-max-ziplist-value"), 0, mem(0, LONG_MAX, 64, true)),
     row("hll-sparse-max-bytes", None, 0, mem(0, LONG_MAX, 3000, true)),
-    row("tracking-table-max-keys", None, NA, unsigned(0, LONG_MAX, 1_000_000)),
+    row("tracking-table-max-keys", None, 0, unsigned(0, LONG_MAX, 1_000_000)),
     row("client-query-buffer-limit", None, DEBUG, mem(MB, LONG_MAX, 1024 * MB, true)),
     row("maxmemory-clients", None, NA, MAXMEMORY_CLIENTS),
     // Other configs
@@ -603,6 +603,7 @@ mod tests {
             "maxmemory-samples",
             "lfu-log-factor",
             "lfu-decay-time",
+            "tracking-table-max-keys",
             "lazyfree-lazy-user-del",
             "lazyfree-lazy-user-flush",
             "lazyfree-lazy-expire",

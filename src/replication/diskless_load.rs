@@ -253,6 +253,7 @@ impl Server {
             for db in 0..self.dbs.len() {
                 self.touch_all_watched_in_db(db, None);
             }
+            self.tracking_invalidate_all();
             std::mem::swap(&mut self.dbs, &mut temp);
             self.replica_keys_with_expire.clear();
             drop(temp);

@@ -659,6 +659,7 @@ impl Server {
         // Whatever followed the payload is already the stream.
         c.qbuf = std::mem::take(&mut self.link.buf);
         entry.insert(Some(c));
+        self.client_slots.insert(id, slot);
         self.link.client_slot = Some(slot);
         self.link.state = LinkState::Connected;
         self.link.down_since_ms = 0;

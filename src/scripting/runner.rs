@@ -46,6 +46,9 @@ struct RunState<'s> {
     caller_is_master: bool,
     /// Shared with the slow-script hook: a script that wrote is never stopped half-way.
     wrote: std::rc::Rc<std::cell::Cell<bool>>,
+    /// The script's declared keys when its caller tracks its reads (else empty): a read inside
+    /// the script counts as reading all of them.
+    tracked_keys: Vec<Vec<u8>>,
 }
 
 /// Whether a client's commands are applied whatever the server's state (Redis's
@@ -148,6 +151,8 @@ impl Server {
         let eval_mode = !spec.function_mode;
         let name = spec.name.clone();
         let resp = c.reply.resp;
+        let tracked_keys =
+            if c.tracking.is_some() { spec.keys.iter().map(|k| k.to_vec()).collect() } else { Vec::new() };
         let state = RefCell::new(RunState {
             srv: self,
             client,
@@ -156,6 +161,7 @@ impl Server {
             oom_at_start,
             caller_is_master,
             wrote: wrote.clone(),
+            tracked_keys,
         });
         if threshold_ms > 0 {
             let start = std::time::Instant::now();
@@ -329,6 +335,9 @@ impl RunState<'_> {
         }
         self.client.last_cmd = Some(cmd_id);
         srv.call(&mut self.client, cmd_id, &args);
+        if spec.has(flags::READONLY) && !self.tracked_keys.is_empty() {
+            srv.tracking_remember_script_keys(&self.tracked_keys);
+        }
         let reply = std::mem::take(&mut self.client.reply.buf);
         let mut pos = 0;
         let v = if reply.is_empty() { Ok(Value::Nil) } else { resp_to_lua(lua, &reply, &mut pos) };

@@ -287,11 +287,14 @@ impl Server {
         let spec = self.commands.commands[cmd_id].spec;
         let prev = self.current_client.replace((c.slot, c.id));
         self.current_client_resp = c.reply.resp;
+        // Invalidations addressed to it need its tracking options; they follow its reply.
+        let prev_tracking = std::mem::replace(&mut self.current_tracking, c.tracking.take());
         let saved = self.enter_call();
         let dirty_before = self.dirty;
         let result = (spec.handler)(self, c, args);
         let dirtied = self.dirty > dirty_before;
         self.leave_call(saved, c.db, args, dirtied, false);
+        c.tracking = std::mem::replace(&mut self.current_tracking, prev_tracking);
         self.current_client = prev;
         if let Err(e) = result {
             self.reply_error(c, &e);

@@ -57,8 +57,11 @@ impl Server {
             self.reject(c, cmd_id, &e);
             return;
         }
+        if self.tracking.clients > 0 {
+            self.as_running_client(c, Self::tracking_limit_keys);
+        }
         if self.config.maxmemory() > 0 {
-            let out_of_memory = !self.perform_evictions();
+            let out_of_memory = !self.as_running_client(c, Self::perform_evictions);
             if out_of_memory && self.rejects_on_oom(c, spec) {
                 self.reject(c, cmd_id, &error::OOM.into());
                 return;
@@ -134,6 +137,13 @@ impl Server {
         }
         self.call(c, cmd_id, args);
         c.woff = self.repl.master_repl_offset;
+        // CLIENT CACHING applies to the next command (a whole transaction counts as one).
+        let keeps_caching = c.in_multi() || self.commands.commands[cmd_id].full_name.starts_with("client|");
+        if let Some(t) = c.tracking.as_deref_mut()
+            && !keeps_caching
+        {
+            t.caching = false;
+        }
     }
 
     /// Commands that would change replication or persistence under an async load (and EXEC of a
@@ -249,15 +259,36 @@ impl Server {
         // CLIENT REPLY OFF/SKIP: whatever this command replies is cut off again afterwards.
         let mode_before = c.reply_mode;
         let saved_len = c.reply.buf.len();
-        let prev_current = self.current_client.replace((c.slot, c.id));
+        // A script's own client never becomes the current one: what its commands do is done on
+        // behalf of the client running the script (NOLOOP, pushes to self, the master's writes).
+        let in_script = c.id == crate::scripting::runner::SCRIPT_CLIENT_ID;
+        let prev_current = if in_script { self.current_client } else { self.current_client.replace((c.slot, c.id)) };
         // A command run from inside another (a turn of the loop under a slow script) must not
         // take or leave the outer command's flag.
         let outer_dirty_cas = std::mem::take(&mut self.current_client_dirty_cas);
         self.current_client_resp = c.reply.resp;
+        // Invalidations addressed to the running client need its tracking options.
+        let outer_tracking =
+            if in_script { None } else { Some(std::mem::replace(&mut self.current_tracking, c.tracking.clone())) };
         let start = unix_us();
         let result = (spec.handler)(self, c, args);
         let duration = unix_us().saturating_sub(start);
         self.current_client = prev_current;
+        if let Some(outer) = outer_tracking
+            && let Some(t) = std::mem::replace(&mut self.current_tracking, outer)
+            && t.broken_redirect
+            && let Some(mine) = c.tracking.as_deref_mut()
+        {
+            mine.broken_redirect = true;
+        }
+        // A read-only script counts as a read only when it runs a read command (the runner
+        // remembers its keys then).
+        if c.tracking.is_some()
+            && spec.has(flags::READONLY)
+            && !matches!(spec.name, "eval_ro" | "evalsha_ro" | "fcall_ro")
+        {
+            self.tracking_remember_keys(c, spec, args);
+        }
         if std::mem::replace(&mut self.current_client_dirty_cas, outer_dirty_cas) && !c.watched.is_empty() {
             c.flags |= cflags::DIRTY_CAS;
         }

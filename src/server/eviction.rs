@@ -58,7 +58,7 @@ impl Server {
             let Some((db, key)) = self.eviction_candidate(pool, pick) else { break };
             self.dbs[db].remove(&key);
             self.stats.evicted_keys += 1;
-            self.signal_modified_key(db, &key);
+            self.signal_removed_key(db, &key);
             self.notify_keyspace_event(EVENT_EVICTED, "evicted", &key, db);
             self.propagate_deletion(db, &key, lazy);
             if crate::command::info::used_memory() <= limit {

@@ -117,7 +117,7 @@ impl Server {
         let lazy = self.config.lazyfree_lazy_expire();
         self.propagate_deletion(db, key, lazy);
         self.notify_keyspace_event(crate::server::keyspace::EVENT_EXPIRED, "expired", key, db);
-        self.signal_modified_key(db, key);
+        self.signal_removed_key(db, key);
     }
 
     /// Look a key up for reading: expires it if due, counts the hit or miss, refreshes its clock.
@@ -213,6 +213,20 @@ impl Server {
 
     /// A key was modified: invalidate WATCHes on it (Redis's signalModifiedKey / touchWatchedKey).
     pub fn signal_modified_key(&mut self, db: usize, key: &[u8]) {
+        let writer = self.current_client.map_or(0, |(_, id)| id);
+        self.signal_modified_key_by(db, key, writer);
+    }
+
+    /// A key the server itself removed (expired or evicted): no client wrote it, so even a
+    /// NOLOOP tracking client whose command triggered the removal hears of it.
+    pub fn signal_removed_key(&mut self, db: usize, key: &[u8]) {
+        self.signal_modified_key_by(db, key, 0);
+    }
+
+    fn signal_modified_key_by(&mut self, db: usize, key: &[u8], writer: u64) {
+        if self.tracking.clients > 0 || self.tracking.total_keys() > 0 {
+            self.tracking_invalidate_key(key, writer);
+        }
         let d = &mut self.dbs[db];
         if d.watched.is_empty() {
             return;

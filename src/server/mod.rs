@@ -18,6 +18,7 @@ pub mod propagation;
 pub mod pubsub;
 pub mod rdb_persistence;
 pub mod shutdown;
+pub mod tracking;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -191,6 +192,12 @@ pub struct Server {
     /// after its reply; and that client's protocol version, which decides their framing.
     pub current_pushes: crate::resp::reply::ReplyBuf,
     pub current_client_resp: u8,
+    /// The running client's tracking options, while it runs (it is not in the slab).
+    pub current_tracking: Option<Box<tracking::ClientTracking>>,
+    /// Client-side caching: tracked keys, BCAST prefixes.
+    pub tracking: tracking::Tracking,
+    /// Connected clients' slots by id (invalidations are addressed by client id).
+    pub client_slots: std::collections::HashMap<u64, usize>,
     pub blocking: blocking::Blocking,
     /// Elements of at least this size get a quicklist node of their own (DEBUG
     /// QUICKLIST-PACKED-THRESHOLD).
@@ -272,6 +279,9 @@ impl Server {
             executable,
             pubsub: Default::default(),
             current_pushes: Default::default(),
+            current_tracking: None,
+            tracking: Default::default(),
+            client_slots: Default::default(),
             current_client_resp: 2,
             blocking: Default::default(),
             list_packed_threshold: crate::db::list::DEFAULT_PACKED_THRESHOLD,
@@ -512,6 +522,7 @@ impl Server {
         }
         c.authenticated = self.config.requirepass().is_none();
         entry.insert(Some(c));
+        self.client_slots.insert(id, slot);
         self.stats.connections_received += 1;
     }
 
@@ -818,6 +829,10 @@ impl Server {
         self.handle_blocked_timeouts();
         self.process_clients_waiting_replicas();
         self.resume_unblocked_clients();
+        if self.tracking.clients > 0 {
+            self.tracking_limit_keys();
+        }
+        self.tracking_broadcast();
         // ACKs may have arrived from a failover's target.
         self.failover_update();
         // A WAIT blocked: ask the replicas where they are now rather than at their next ACK, unless
@@ -873,6 +888,8 @@ impl Server {
             let _ = self.poll.registry().deregister(source);
         }
         self.unwatch_all(&mut c);
+        self.tracking_disable(&mut c);
+        self.client_slots.remove(&c.id);
         self.pubsub_forget_client(&mut c);
         self.unblock_forget(&mut c);
         self.monitors.retain(|&s| s != c.slot);
