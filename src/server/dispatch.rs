@@ -138,9 +138,10 @@ impl Server {
         self.call(c, cmd_id, args);
         c.woff = self.repl.master_repl_offset;
         // CLIENT CACHING applies to the next command (a whole transaction counts as one).
-        let keeps_caching = c.in_multi() || self.commands.commands[cmd_id].full_name.starts_with("client|");
-        if let Some(t) = c.tracking.as_deref_mut()
-            && !keeps_caching
+        if c.tracking.as_deref().is_some_and(|t| t.caching)
+            && !c.in_multi()
+            && !self.commands.commands[cmd_id].full_name.starts_with("client|")
+            && let Some(t) = c.tracking.as_deref_mut()
         {
             t.caching = false;
         }

@@ -342,17 +342,26 @@ impl Server {
 
     /// Send one invalidation to the tracking client `id` (or to its redirect target).
     fn send_invalidation(&mut self, id: u64, keys: Option<&[&[u8]]>, cause: Cause) {
-        let Some(t) = self.with_client_output(id, |out| out.tracking.as_deref().cloned()).flatten() else { return };
-        match cause {
-            Cause::Key { writer } if t.bcast || (t.noloop && writer == id) => return,
-            Cause::Broadcast if !t.bcast => return,
-            _ => {}
-        }
-        let null_resp = self.with_client_output(id, |out| out.reply.resp).unwrap_or(2);
-        let Some(target) = t.redirect else {
-            self.with_client_output(id, |out| write_invalidation(out.reply, false, keys, null_resp));
-            return;
-        };
+        // One look at the tracking client decides: skip, write to it, or go to its target (a
+        // flush's null is written in the tracking client's protocol, as Redis does).
+        let redirect = self.with_client_output(id, |out| {
+            let t = out.tracking.as_deref()?;
+            let skipped = match cause {
+                Cause::Key { writer } => t.bcast || (t.noloop && writer == id),
+                Cause::Broadcast => !t.bcast,
+                Cause::Flush => false,
+            };
+            if skipped {
+                return None;
+            }
+            let Some(target) = t.redirect else {
+                let resp = out.reply.resp;
+                write_invalidation(out.reply, false, keys, resp);
+                return None;
+            };
+            Some((target, out.reply.resp))
+        });
+        let Some((target, null_resp)) = redirect.flatten() else { return };
         let sent = self.with_client_output(target, |out| {
             write_invalidation(out.reply, out.subscribed_to_invalidate, keys, null_resp)
         });
