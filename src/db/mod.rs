@@ -15,6 +15,7 @@ pub mod list;
 pub mod listpack;
 pub mod set;
 pub mod sorted_set;
+pub mod stream;
 pub mod value;
 pub mod zset;
 

@@ -9,6 +9,7 @@ use super::bytes::CompactBytes;
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
+use super::stream::Stream;
 use super::zset::ZSetValue;
 use crate::digest::{ValueDigest, ValueType};
 use crate::error::{CmdError, WRONGTYPE};
@@ -125,6 +126,7 @@ pub enum Value {
     Hash(HashValue),
     Set(SetValue),
     ZSet(ZSetValue),
+    Stream(Box<Stream>),
 }
 
 /// Generates the typed accessors (`as_list`, `as_list_mut`, ...) that answer WRONGTYPE for any
@@ -156,6 +158,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -166,6 +169,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -177,6 +181,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 
@@ -189,6 +194,7 @@ impl Value {
             Value::Hash(_) => ValueType::Hash,
             Value::Set(_) => ValueType::Set,
             Value::ZSet(_) => ValueType::ZSet,
+            Value::Stream(_) => ValueType::Stream,
         };
         let mut d = match key {
             Some(k) => ValueDigest::with_key(k, ty),
@@ -203,6 +209,12 @@ impl Value {
             Value::Hash(h) => h.digest_into(&mut d),
             Value::Set(s) => s.digest_into(&mut d),
             Value::ZSet(z) => z.digest_into(&mut d),
+            Value::Stream(s) => {
+                for e in s.iter() {
+                    d.stream_entry(e.id.ms, e.id.seq);
+                    e.for_each_field(|f, v| d.stream_field(&f.to_vec(), &v.to_vec()));
+                }
+            }
         }
         d.finish(has_expire)
     }
@@ -212,6 +224,7 @@ impl Value {
     typed_access!(as_hash, as_hash_mut, Hash, HashValue);
     typed_access!(as_set, as_set_mut, Set, SetValue);
     typed_access!(as_zset, as_zset_mut, ZSet, ZSetValue);
+    typed_access!(as_stream, as_stream_mut, Stream, Box<Stream>);
 }
 
 /// Marker for "no expiry" (the key is absent from `Db::expires`).

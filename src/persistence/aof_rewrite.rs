@@ -143,5 +143,7 @@ fn write_key(buf: &mut Vec<u8>, key: &[u8], value: &Value) {
             }
             b.flush(buf);
         }
+        // No command creates a stream yet; the rewrite lands with the stream commands.
+        Value::Stream(_) => {}
     }
 }

@@ -96,6 +96,7 @@ fn type_of(v: &Value) -> u8 {
         Value::ZSet(ZSetValue::Skiplist(_)) => rdb_type::ZSET_2,
         Value::Hash(HashValue::Listpack(_)) => rdb_type::HASH_LISTPACK,
         Value::Hash(HashValue::Table(_)) => rdb_type::HASH,
+        Value::Stream(_) => rdb_type::STREAM_LISTPACKS_2,
     }
 }
 
@@ -160,6 +161,8 @@ fn write_payload(w: &mut RdbWriter, v: &Value) {
                 write_lp_value(w, val);
             }
         }
+        // No command creates a stream yet; the writer lands with the stream commands.
+        Value::Stream(_) => {}
     }
 }
 
