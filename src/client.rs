@@ -165,6 +165,12 @@ pub struct Client {
 }
 
 impl Client {
+    /// Whether its commands are applied whatever the server's state (Redis's mustObeyClient): our
+    /// master's stream and the AOF being loaded.
+    pub fn must_obey(&self) -> bool {
+        self.is_master || self.id == crate::server::aof_loading::AOF_CLIENT_ID
+    }
+
     pub fn new(id: u64, slot: usize, stream: Stream, addr: String, laddr: String, now_ms: u64) -> Self {
         Client {
             id,

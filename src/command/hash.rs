@@ -15,7 +15,6 @@ use crate::db::{NO_EXPIRE, Object, Value};
 use crate::error::{self, CmdError, CmdResult};
 use crate::glob::string_match;
 use crate::numeric::{LongDouble, format_i64};
-use crate::resp::reply::ReplyBuf;
 use crate::server::Server;
 use crate::server::keyspace::{EVENT_GENERIC, EVENT_HASH};
 
@@ -70,14 +69,6 @@ fn hash_for_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<&'a 
     match srv.dbs[db].get_mut(key) {
         Some(o) => o.value.as_hash_mut(),
         None => Err(CmdError::err("hash vanished while being written")),
-    }
-}
-
-/// A field or value as a bulk reply.
-fn reply_value(reply: &mut ReplyBuf, v: LpValue<'_>) {
-    match v {
-        LpValue::Int(n) => reply.bulk_i64(n),
-        LpValue::Str(s) => reply.bulk(s),
     }
 }
 
@@ -137,7 +128,7 @@ fn hsetnx(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 /// HGET key field
 fn hget(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     match read_hash(srv, c.db, args.get(1))?.and_then(|h| h.get(args.get(2))) {
-        Some(v) => reply_value(&mut c.reply, v),
+        Some(v) => c.reply.lp_value(v),
         None => c.reply.null(),
     }
     Ok(())
@@ -149,7 +140,7 @@ fn hmget(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     c.reply.array(args.len() - 2);
     for field in args.iter().skip(2) {
         match h.and_then(|h| h.get(field)) {
-            Some(v) => reply_value(&mut c.reply, v),
+            Some(v) => c.reply.lp_value(v),
             None => c.reply.null(),
         }
     }
@@ -227,10 +218,10 @@ fn getall_generic(srv: &mut Server, c: &mut Client, args: &Args, part: Part) -> 
     }
     for (k, v) in h.into_iter().flat_map(HashValue::iter) {
         if part != Part::Values {
-            reply_value(&mut c.reply, k);
+            c.reply.lp_value(k);
         }
         if part != Part::Fields {
-            reply_value(&mut c.reply, v);
+            c.reply.lp_value(v);
         }
     }
     Ok(())
@@ -332,7 +323,7 @@ fn hrandfield(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         let mut rand = srv.sampling_rng();
         let picked = read_hash(srv, c.db, args.get(1))?.and_then(|h| h.random_pair(&mut rand));
         match picked {
-            Some((k, _)) => reply_value(&mut c.reply, k),
+            Some((k, _)) => c.reply.lp_value(k),
             None => c.reply.null(),
         }
         return Ok(());
@@ -367,9 +358,9 @@ fn hrandfield(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         if withvalues && resp3 {
             reply.array(2);
         }
-        reply_value(reply, k);
+        reply.lp_value(k);
         if withvalues {
-            reply_value(reply, v);
+            reply.lp_value(v);
         }
     };
     if repeats {

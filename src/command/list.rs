@@ -104,13 +104,6 @@ fn at_least_one(args: &Args, i: usize, msg: &str) -> Result<i64, CmdError> {
     }
 }
 
-fn reply_value(c: &mut Client, v: LpValue<'_>) {
-    match v {
-        LpValue::Int(n) => c.reply.bulk_i64(n),
-        LpValue::Str(s) => c.reply.bulk(s),
-    }
-}
-
 /// The list at `key` for writing, WRONGTYPE for another type.
 fn list_for_write<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<Option<&'a mut ListValue>, CmdError> {
     match srv.lookup_write(db, key) {
@@ -209,8 +202,8 @@ fn pop_range_reply(c: &mut Client, list: &mut ListValue, end: End, count: usize)
     let n = count.min(list.len());
     c.reply.array(n);
     match end {
-        End::Head => list.iter().take(n).for_each(|v| reply_value(c, v)),
-        End::Tail => list.iter().rev().take(n).for_each(|v| reply_value(c, v)),
+        End::Head => list.iter().take(n).for_each(|v| c.reply.lp_value(v)),
+        End::Tail => list.iter().rev().take(n).for_each(|v| c.reply.lp_value(v)),
     }
     let start = if end == End::Head { 0 } else { list.len() - n };
     list.delete_range(start, n);
@@ -295,7 +288,7 @@ fn lrange(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         Some((s, e)) => {
             c.reply.array(e - s + 1);
             for v in list.iter_from(s).take(e - s + 1) {
-                reply_value(c, v);
+                c.reply.lp_value(v);
             }
         }
     }
@@ -311,7 +304,7 @@ fn lindex(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     };
     let list = o.value.as_list()?;
     match list.resolve(index).and_then(|i| list.get(i)) {
-        Some(v) => reply_value(c, v),
+        Some(v) => c.reply.lp_value(v),
         None => c.reply.null(),
     }
     Ok(())

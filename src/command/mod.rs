@@ -27,6 +27,9 @@ pub mod scripting_cmd;
 pub mod server_cmd;
 pub mod set;
 pub mod sort;
+pub mod stream;
+pub mod stream_group;
+pub mod stream_read;
 pub mod string;
 pub mod transaction;
 pub mod zset;
@@ -316,6 +319,7 @@ impl CommandTable {
             hash::COMMANDS,
             set::COMMANDS,
             zset::COMMANDS,
+            stream::COMMANDS,
             hyperloglog::COMMANDS,
             persistence_cmd::COMMANDS,
             migrate::COMMANDS,

@@ -105,21 +105,13 @@ fn delete_if_empty(srv: &mut Server, db: usize, key: &[u8]) -> bool {
     false
 }
 
-/// A member as a bulk string, integers without formatting into a buffer.
-fn reply_member(c: &mut Client, m: LpValue<'_>) {
-    match m {
-        LpValue::Str(s) => c.reply.bulk(s),
-        LpValue::Int(i) => c.reply.bulk_i64(i),
-    }
-}
-
 /// One element of a range-like reply: a nested [member, score] pair in RESP3 with scores, else the
 /// member followed by its score when asked.
 fn reply_scored(c: &mut Client, m: LpValue<'_>, score: f64, withscores: bool) {
     if withscores && c.reply.resp > 2 {
         c.reply.array(2);
     }
-    reply_member(c, m);
+    c.reply.lp_value(m);
     if withscores {
         c.reply.double(score);
     }
@@ -539,7 +531,7 @@ fn zrandmember(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     };
     let pick = random_below(&mut seed, zs.len());
     match zs.get_by_rank(pick) {
-        Some((m, _)) => reply_member(c, m),
+        Some((m, _)) => c.reply.lp_value(m),
         None => c.reply.null(),
     }
     Ok(())

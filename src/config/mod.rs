@@ -259,6 +259,8 @@ mod ids {
     pub const PROC_TITLE_TEMPLATE: usize = index_of("proc-title-template");
     pub const RDB_KEY_SAVE_DELAY: usize = index_of("rdb-key-save-delay");
     pub const HASH_MAX_LISTPACK_ENTRIES: usize = index_of("hash-max-listpack-entries");
+    pub const STREAM_NODE_MAX_BYTES: usize = index_of("stream-node-max-bytes");
+    pub const STREAM_NODE_MAX_ENTRIES: usize = index_of("stream-node-max-entries");
     pub const HASH_MAX_LISTPACK_VALUE: usize = index_of("hash-max-listpack-value");
     pub const SET_MAX_INTSET_ENTRIES: usize = index_of("set-max-intset-entries");
     pub const HLL_SPARSE_MAX_BYTES: usize = index_of("hll-sparse-max-bytes");
@@ -672,6 +674,14 @@ impl Config {
 
     pub fn list_max_listpack_size(&self) -> i32 {
         i32::try_from(self.number(ids::LIST_MAX_LISTPACK_SIZE)).unwrap_or(-2)
+    }
+
+    /// How big a stream node may grow (`stream-node-max-bytes`, `stream-node-max-entries`).
+    pub fn stream_node_limits(&self) -> crate::db::stream::NodeLimits {
+        crate::db::stream::NodeLimits {
+            max_bytes: usize::try_from(self.number(ids::STREAM_NODE_MAX_BYTES)).unwrap_or(4096),
+            max_entries: self.number(ids::STREAM_NODE_MAX_ENTRIES),
+        }
     }
 
     pub fn hash_max_listpack_entries(&self) -> usize {

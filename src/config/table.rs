@@ -354,7 +354,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("slowlog-log-slower-than", None, 0, signed(-1, LONG_MAX, 10000)),
     row("latency-monitor-threshold", None, 0, signed(0, LONG_MAX, 0)),
     row("proto-max-bulk-len", None, DEBUG, mem(MB, LONG_MAX, 512 * MB, false)),
-    row("stream-node-max-entries", None, NA, signed(0, LONG_MAX, 100)),
+    row("stream-node-max-entries", None, 0, signed(0, LONG_MAX, 100)),
     row("repl-backlog-size", None, 0, mem(1, LONG_MAX, MB, false)),
     // Unsigned long long configs
     row("maxmemory", None, 0, mem(0, ULLONG_MAX, 0, true)),
@@ -365,7 +365,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("zset-max-listpack-entries", Some("zset-max-ziplist-entries"), 0, unsigned(0, LONG_MAX, 128)),
     row("active-defrag-ignore-bytes", None, NA, mem(1, LONG_MAX, 100 << 20, true)),
     row("hash-max-listpack-value", Some("hash-max-ziplist-value"), 0, mem(0, LONG_MAX, 64, true)),
-    row("stream-node-max-bytes", None, NA, mem(0, LONG_MAX, 4096, true)),
+    row("stream-node-max-bytes", None, 0, mem(0, LONG_MAX, 4096, true)),
     row("zset-max-listpack-value", Some("zset-max-ziplist-value"), 0, mem(0, LONG_MAX, 64, true)),
     row("hll-sparse-max-bytes", None, 0, mem(0, LONG_MAX, 3000, true)),
     row("tracking-table-max-keys", None, 0, unsigned(0, LONG_MAX, 1_000_000)),

@@ -152,6 +152,14 @@ impl ReplyBuf {
         }
     }
 
+    /// A listpack element as a bulk string, integers formatted without a detour through bytes.
+    pub fn lp_value(&mut self, v: crate::db::listpack::LpValue<'_>) {
+        match v {
+            crate::db::listpack::LpValue::Str(s) => self.bulk(s),
+            crate::db::listpack::LpValue::Int(n) => self.bulk_i64(n),
+        }
+    }
+
     /// Start an aggregate whose length is known only later; returns the handle for `end_deferred`.
     pub fn begin_deferred(&mut self) -> usize {
         self.buf.len()

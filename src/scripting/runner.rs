@@ -51,11 +51,6 @@ struct RunState<'s> {
     tracked_keys: Vec<Vec<u8>>,
 }
 
-/// Whether a client's commands are applied whatever the server's state (Redis's
-/// mustObeyClient): our master's stream and the AOF being loaded.
-fn must_obey(c: &Client) -> bool {
-    c.is_master || c.id == crate::server::aof_loading::AOF_CLIENT_ID
-}
 
 impl Server {
     /// Redis's scriptInterrupt, from the count hook: past busy-reply-threshold the script counts
@@ -103,10 +98,10 @@ impl Server {
             ));
         }
         if f & script_flags::NO_WRITES == 0 {
-            if self.is_replica() && self.config.replica_read_only() && !must_obey(c) {
+            if self.is_replica() && self.config.replica_read_only() && !c.must_obey() {
                 return Err(CmdError::from("READONLY Can not run script with write flag on readonly replica"));
             }
-            if self.writes_refused_by_bgsave_error() && !must_obey(c) {
+            if self.writes_refused_by_bgsave_error() && !c.must_obey() {
                 return Err(CmdError::from(
                     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.",
                 ));
@@ -145,7 +140,7 @@ impl Server {
         client.flags |= cflags::EXECUTING_MULTI;
         let oom_at_start = self.config.maxmemory() > 0 && crate::command::info::used_memory() > self.config.maxmemory();
         let read_only = spec.read_only_cmd || spec.flags & script_flags::NO_WRITES != 0;
-        let caller_is_master = must_obey(c);
+        let caller_is_master = c.must_obey();
         let wrote = std::rc::Rc::new(std::cell::Cell::new(false));
         let threshold_ms = self.config.busy_reply_threshold();
         let eval_mode = !spec.function_mode;

@@ -19,7 +19,8 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use crate::client::{Client, QueuedCommand, flags as cflags};
 use crate::command::Args;
 use crate::db::Value;
-use crate::error::{CmdError, TIMEOUT_NEGATIVE};
+use crate::command::stream_read::{self, StreamWake};
+use crate::error::{CmdError, CmdResult, TIMEOUT_NEGATIVE};
 use crate::server::{Server, unix_ms};
 
 /// The type of value a blocked client waits for.
@@ -27,6 +28,8 @@ use crate::server::{Server, unix_ms};
 pub enum BlockedOn {
     List,
     ZSet,
+    /// XREAD/XREADGROUP: served by `stream_read::serve_blocked` when its stream has news for it.
+    Stream,
     /// WAIT: `count` replicas to acknowledge the stream up to `offset`.
     Replicas {
         offset: u64,
@@ -59,6 +62,9 @@ pub struct Blocking {
     /// Clients that were served or timed out and may have more input to process.
     pub unblocked: Vec<usize>,
     pub blocked_clients: usize,
+    /// Clients blocked in XREAD/XREADGROUP: while any wait, a stream's deletion or replacement
+    /// signals its key too (XREADGROUP fails when its stream goes).
+    pub stream_waiters: usize,
 }
 
 impl Blocking {
@@ -120,6 +126,9 @@ impl Server {
             self.blocking.deadlines.insert((deadline_ms, c.slot));
         }
         self.blocking.blocked_clients += 1;
+        if on == BlockedOn::Stream {
+            self.blocking.stream_waiters += 1;
+        }
         c.flags |= cflags::BLOCKED;
         c.blocked = Some(Box::new(BlockState {
             db: c.db,
@@ -175,7 +184,7 @@ impl Server {
     fn reply_timed_out(&mut self, c: &mut Client, on: BlockedOn) {
         match on {
             BlockedOn::Replicas { offset, .. } => c.reply.int(self.repl_count_acks(offset) as i64),
-            BlockedOn::List | BlockedOn::ZSet => c.reply.null_array(),
+            BlockedOn::List | BlockedOn::ZSet | BlockedOn::Stream => c.reply.null_array(),
         }
     }
 
@@ -198,6 +207,9 @@ impl Server {
             self.blocking.waiting_acks.retain(|&s| s != c.slot);
         }
         self.blocking.blocked_clients = self.blocking.blocked_clients.saturating_sub(1);
+        if state.on == BlockedOn::Stream {
+            self.blocking.stream_waiters = self.blocking.stream_waiters.saturating_sub(1);
+        }
         c.flags &= !cflags::BLOCKED;
         Some(state)
     }
@@ -233,6 +245,30 @@ impl Server {
         }
     }
 
+    /// `emptied` is about to be flushed or swapped with `replaced_with`: every waited-on key that
+    /// holds a stream now and will not afterwards is signalled, so blocked XREADGROUPs fail
+    /// (Redis's scanDatabaseForDeletedStreams).
+    pub fn signal_deleted_streams(&mut self, emptied: usize, replaced_with: Option<usize>) {
+        if self.blocking.stream_waiters == 0 {
+            return;
+        }
+        let is_stream = |srv: &Server, db: usize, key: &[u8]| {
+            matches!(srv.dbs[db].get(key).map(|o| &o.value), Some(Value::Stream(_)))
+        };
+        let keys: Vec<Vec<u8>> = self
+            .blocking
+            .waiting
+            .keys()
+            .filter(|(d, k)| {
+                *d == emptied && is_stream(self, emptied, k) && !replaced_with.is_some_and(|r| is_stream(self, r, k))
+            })
+            .map(|(_, k)| k.clone())
+            .collect();
+        for k in keys {
+            self.signal_key_as_ready(emptied, &k);
+        }
+    }
+
     /// Whether the key holds data a client blocked `on` it can take.
     fn key_serves(&mut self, db: usize, key: &[u8], on: BlockedOn) -> bool {
         if self.key_is_expired(db, key) {
@@ -264,6 +300,12 @@ impl Server {
                 for slot in waiting {
                     let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
                     let on = c.blocked.as_ref().map(|b| b.on);
+                    if on == Some(BlockedOn::Stream) {
+                        // Each stream reader waits for its own ID: one that has nothing new keeps
+                        // its place without holding up the others.
+                        self.serve_stream_waiter(c, db, &key);
+                        continue;
+                    }
                     if !on.is_some_and(|on| self.key_serves(db, &key, on)) {
                         if let Some(e) = self.clients.get_mut(slot) {
                             *e = Some(c);
@@ -272,7 +314,8 @@ impl Server {
                     }
                     if let Some(state) = self.unblock(&mut c) {
                         let args = Args::new(&state.command.buf, &state.command.ranges);
-                        self.run_for_unblocked(&mut c, state.cmd_id, &args);
+                        let handler = self.commands.commands[state.cmd_id].spec.handler;
+                        self.run_for_unblocked(&mut c, state.cmd_id, &args, handler);
                     }
                     self.finish_unblocked(c);
                 }
@@ -280,23 +323,58 @@ impl Server {
         }
     }
 
+    /// A stream reader blocked on `key`, which was signalled: served (or failed) when the stream
+    /// has news for it, else put back in its place.
+    fn serve_stream_waiter(&mut self, mut c: Client, db: usize, key: &[u8]) {
+        let wake = match c.blocked.as_ref() {
+            Some(state) => {
+                let args = Args::new(&state.command.buf, &state.command.ranges);
+                stream_read::blocked_wake(self, db, key, &args)
+            }
+            None => StreamWake::Wait,
+        };
+        if wake == StreamWake::Wait {
+            let slot = c.slot;
+            if let Some(e) = self.clients.get_mut(slot) {
+                *e = Some(c);
+            }
+            return;
+        }
+        if let Some(state) = self.unblock(&mut c) {
+            let args = Args::new(&state.command.buf, &state.command.ranges);
+            self.run_for_unblocked(&mut c, state.cmd_id, &args, |srv, c, args| {
+                stream_read::serve_blocked(srv, c, args, key)
+            });
+        }
+        self.finish_unblocked(c);
+    }
+
     /// Run a blocked client's command again now that data arrived. It was counted when first
     /// called; this only produces its reply and its effects, propagated on their own as Redis does
     /// for a served client.
-    fn run_for_unblocked(&mut self, c: &mut Client, cmd_id: usize, args: &Args) {
-        let spec = self.commands.commands[cmd_id].spec;
+    fn run_for_unblocked(
+        &mut self,
+        c: &mut Client,
+        cmd_id: usize,
+        args: &Args,
+        serve: impl FnOnce(&mut Server, &mut Client, &Args) -> CmdResult,
+    ) {
         let prev = self.current_client.replace((c.slot, c.id));
         self.current_client_resp = c.reply.resp;
         // Invalidations addressed to it need its tracking options; they follow its reply.
         let prev_tracking = std::mem::replace(&mut self.current_tracking, c.tracking.take());
         let saved = self.enter_call();
         let dirty_before = self.dirty;
-        let result = (spec.handler)(self, c, args);
+        let result = serve(self, c, args);
         let dirtied = self.dirty > dirty_before;
         self.leave_call(saved, c.db, args, dirtied, false);
         c.tracking = std::mem::replace(&mut self.current_tracking, prev_tracking);
         self.current_client = prev;
         if let Err(e) = result {
+            // Counted against the blocked command, as Redis's updateStatsOnUnblock does.
+            if let Some(stats) = self.cmd_stats.get_mut(cmd_id) {
+                stats.failed += 1;
+            }
             self.reply_error(c, &e);
         }
         if !self.current_pushes.buf.is_empty() {

@@ -224,6 +224,11 @@ impl Server {
     }
 
     fn signal_modified_key_by(&mut self, db: usize, key: &[u8], writer: u64) {
+        // A stream deleted or replaced under a blocked XREADGROUP fails it; the serving pass
+        // tells which keys still hold a stream.
+        if self.blocking.stream_waiters > 0 {
+            self.signal_key_as_ready(db, key);
+        }
         if self.tracking.clients > 0 || self.tracking.total_keys() > 0 {
             self.tracking_invalidate_key(key, writer);
         }
@@ -249,8 +254,10 @@ impl Server {
     }
 
     /// A whole db is about to be emptied (FLUSHDB/FLUSHALL) or swapped with `replaced_with` (SWAPDB):
-    /// invalidate the WATCHes whose key logically changes (Redis's touchAllWatchedKeysInDb).
+    /// invalidate the WATCHes whose key logically changes (Redis's touchAllWatchedKeysInDb), and
+    /// wake the stream readers whose stream goes.
     pub fn touch_all_watched_in_db(&mut self, emptied: usize, replaced_with: Option<usize>) {
+        self.signal_deleted_streams(emptied, replaced_with);
         if self.dbs[emptied].watched.is_empty() {
             return;
         }
@@ -436,6 +443,6 @@ impl Server {
 /// Keyspace-event classes (Redis's NOTIFY_* bits), under the names commands use.
 pub use crate::config::notify::{
     EVICTED as EVENT_EVICTED, EXPIRED as EVENT_EXPIRED, GENERIC as EVENT_GENERIC, HASH as EVENT_HASH,
-    KEY_MISS as EVENT_KEY_MISS, LIST as EVENT_LIST, NEW as EVENT_NEW, SET as EVENT_SET, STRING as EVENT_STRING,
-    ZSET as EVENT_ZSET,
+    KEY_MISS as EVENT_KEY_MISS, LIST as EVENT_LIST, NEW as EVENT_NEW, SET as EVENT_SET, STREAM as EVENT_STREAM,
+    STRING as EVENT_STRING, ZSET as EVENT_ZSET,
 };

@@ -118,3 +118,68 @@ impl ConsumerGroup {
         std::mem::size_of::<ConsumerGroup>() + pel + consumers
     }
 }
+
+/// The group arithmetic of Redis 7.0 that needs the stream's metadata: tombstones, the distance of
+/// an ID from the first entry ever added, and a group's lag.
+impl super::Stream {
+    /// Whether a deleted entry may lie between `start` and `end` (streamRangeHasTombstones).
+    pub fn range_has_tombstones(&self, start: StreamId, end: StreamId) -> bool {
+        if self.length == 0 || self.max_deleted_entry_id.is_zero() || self.first_id > self.max_deleted_entry_id {
+            return false;
+        }
+        start <= self.max_deleted_entry_id && self.max_deleted_entry_id <= end
+    }
+
+    /// How many entries were added up to and including `id`, when that can be known
+    /// (streamEstimateDistanceFromFirstEverEntry); [`ENTRIES_READ_INVALID`] otherwise.
+    pub fn estimate_distance(&self, id: StreamId) -> i64 {
+        let added = self.entries_added as i64;
+        if self.entries_added == 0 {
+            return 0;
+        }
+        if self.length == 0 && id <= self.last_id {
+            return added;
+        }
+        if id == self.last_id {
+            return added;
+        } else if id > self.last_id {
+            return ENTRIES_READ_INVALID;
+        }
+        if self.max_deleted_entry_id.is_zero() || self.max_deleted_entry_id < self.first_id {
+            if id < self.first_id {
+                return added - self.length as i64;
+            } else if id == self.first_id {
+                return added - self.length as i64 + 1;
+            }
+        }
+        ENTRIES_READ_INVALID
+    }
+
+    /// A group's lag: entries added but not yet read by it, `None` when unknown
+    /// (streamReplyWithCGLag).
+    pub fn group_lag(&self, g: &ConsumerGroup) -> Option<i64> {
+        let added = self.entries_added as i64;
+        if self.entries_added == 0 {
+            return Some(0);
+        }
+        if g.entries_read != ENTRIES_READ_INVALID && !self.range_has_tombstones(g.last_id, StreamId::MAX) {
+            return Some(added - g.entries_read);
+        }
+        match self.estimate_distance(g.last_id) {
+            ENTRIES_READ_INVALID => None,
+            read => Some(added - read),
+        }
+    }
+
+    /// A group's entries-read counter after it is handed entry `id` (streamReplyWithRange's
+    /// bookkeeping): counted on when exact, estimated otherwise.
+    pub fn entries_read_after(&self, entries_read: i64, id: StreamId) -> i64 {
+        if entries_read != ENTRIES_READ_INVALID && !self.range_has_tombstones(id, StreamId::MAX) {
+            entries_read + 1
+        } else if self.entries_added > 0 {
+            self.estimate_distance(id)
+        } else {
+            entries_read
+        }
+    }
+}
