@@ -118,7 +118,14 @@ pub(super) fn reply_entry(c: &mut Client, e: &EntryRef<'_>) {
 }
 
 /// Up to `count` entries (0 = all) of a range as an array; returns how many.
-pub(super) fn reply_range(c: &mut Client, s: &Stream, start: StreamId, end: StreamId, count: usize, rev: bool) -> usize {
+pub(super) fn reply_range(
+    c: &mut Client,
+    s: &Stream,
+    start: StreamId,
+    end: StreamId,
+    count: usize,
+    rev: bool,
+) -> usize {
     let at = c.reply.begin_deferred();
     let mut n = 0;
     for e in s.range(start, end, rev) {
@@ -194,15 +201,8 @@ struct AddTrimArgs {
 
 /// Parses XADD's or XTRIM's options (streamParseAddOrTrimArgsOrReply).
 fn parse_add_trim(srv: &Server, c: &Client, args: &Args, xadd: bool) -> Result<AddTrimArgs, CmdError> {
-    let mut p = AddTrimArgs {
-        trim: None,
-        approx: false,
-        trim_arg: 0,
-        limit: 0,
-        no_mkstream: false,
-        id: None,
-        id_arg: 0,
-    };
+    let mut p =
+        AddTrimArgs { trim: None, approx: false, trim_arg: 0, limit: 0, no_mkstream: false, id: None, id_arg: 0 };
     let mut limit_given = false;
     let mut i = 2;
     while i < args.len() {

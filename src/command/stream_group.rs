@@ -7,8 +7,8 @@
 
 use super::Args;
 use super::stream::{
-    count_arg, create_stream, parse_id, parse_interval_id, parse_start, parse_strict_id, read_stream,
-    reply_entry, reply_id, stream_mut, subcommand_syntax_error, write_stream, xinfo_target,
+    count_arg, create_stream, parse_id, parse_interval_id, parse_start, parse_strict_id, read_stream, reply_entry,
+    reply_id, stream_mut, subcommand_syntax_error, write_stream, xinfo_target,
 };
 use crate::client::Client;
 use crate::db::stream::groups::ENTRIES_READ_INVALID;
@@ -208,8 +208,9 @@ pub(super) fn xgroup(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult
             c.reply.int(created as i64);
         }
         b"delconsumer" if argc == 5 => {
-            let pending =
-                stream_mut(srv, db, key).and_then(|s| s.groups.get_mut(group)).and_then(|g| g.delete_consumer(args.get(4)));
+            let pending = stream_mut(srv, db, key)
+                .and_then(|s| s.groups.get_mut(group))
+                .and_then(|g| g.delete_consumer(args.get(4)));
             if pending.is_some() {
                 srv.dirty += 1;
                 srv.notify_keyspace_event(EVENT_STREAM, "xgroup-delconsumer", key, db);
@@ -277,8 +278,12 @@ pub(super) fn xpending(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResu
             (Some(&first), Some(&last)) => {
                 reply_id(c, first);
                 reply_id(c, last);
-                let owners: Vec<(&Vec<u8>, usize)> =
-                    g.consumers.iter().filter(|(_, con)| !con.pel.is_empty()).map(|(n, con)| (n, con.pel.len())).collect();
+                let owners: Vec<(&Vec<u8>, usize)> = g
+                    .consumers
+                    .iter()
+                    .filter(|(_, con)| !con.pel.is_empty())
+                    .map(|(n, con)| (n, con.pel.len()))
+                    .collect();
                 c.reply.array(owners.len());
                 for (name, n) in owners {
                     c.reply.array(2);
@@ -474,9 +479,7 @@ pub(super) fn xclaim(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult
         propagate_last_id = false;
         srv.dirty += 1;
     }
-    if propagate_last_id
-        && let Some(g) = stream_mut(srv, db, key).and_then(|s| s.groups.get(group))
-    {
+    if propagate_last_id && let Some(g) = stream_mut(srv, db, key).and_then(|s| s.groups.get(group)) {
         let state = (g.last_id, g.entries_read);
         propagate_group_id(srv, db, key, group, state);
         srv.dirty += 1;

@@ -42,7 +42,7 @@ pub fn xread_keys(args: &Args) -> Vec<usize> {
     }
     let Some(at) = streams else { return Vec::new() };
     let rest = args.len() - at - 1;
-    if rest == 0 || rest % 2 != 0 {
+    if rest == 0 || !rest.is_multiple_of(2) {
         return Vec::new();
     }
     (at + 1..=at + rest / 2).collect()
@@ -81,7 +81,7 @@ fn parse_request<'a>(c: &Client, args: &Args<'a>) -> Result<ReadRequest<'a>, Cmd
         } else if args.is(i, "streams") && more > 0 {
             r.keys_at = i + 1;
             let rest = args.len() - r.keys_at;
-            if rest % 2 != 0 {
+            if !rest.is_multiple_of(2) {
                 return Err(CmdError::err(
                     "Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));
@@ -90,13 +90,17 @@ fn parse_request<'a>(c: &Client, args: &Args<'a>) -> Result<ReadRequest<'a>, Cmd
             break;
         } else if args.is(i, "group") && more >= 2 {
             if !xreadgroup {
-                return Err(CmdError::err("The GROUP option is only supported by XREADGROUP. You called XREAD instead."));
+                return Err(CmdError::err(
+                    "The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
             }
             r.group = Some((args.get(i + 1), args.get(i + 2)));
             i += 2;
         } else if args.is(i, "noack") {
             if !xreadgroup {
-                return Err(CmdError::err("The NOACK option is only supported by XREADGROUP. You called XREAD instead."));
+                return Err(CmdError::err(
+                    "The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
             }
             r.noack = true;
         } else {

@@ -51,7 +51,6 @@ struct RunState<'s> {
     tracked_keys: Vec<Vec<u8>>,
 }
 
-
 impl Server {
     /// Redis's scriptInterrupt, from the count hook: past busy-reply-threshold the script counts
     /// as timed out and the event loop turns inside it. True when a KILL arrived.

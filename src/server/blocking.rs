@@ -18,8 +18,8 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::client::{Client, QueuedCommand, flags as cflags};
 use crate::command::Args;
-use crate::db::Value;
 use crate::command::stream_read::{self, StreamWake};
+use crate::db::Value;
 use crate::error::{CmdError, CmdResult, TIMEOUT_NEGATIVE};
 use crate::server::{Server, unix_ms};
 
