@@ -115,6 +115,8 @@ fn config_resetstat(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     srv.cmd_stats.iter_mut().for_each(|s| *s = Default::default());
     srv.error_stats.clear();
     srv.memory_peak.set(0);
+    srv.child_info.rdb_last_cow = 0;
+    srv.child_info.aof_last_cow = 0;
     c.reply.ok();
     Ok(())
 }

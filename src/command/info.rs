@@ -229,9 +229,15 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
         begin(&mut out, "Persistence");
         let _ = write!(
             out,
-            "loading:{}\r\nasync_loading:{}\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+            "loading:{}\r\nasync_loading:{}\r\ncurrent_cow_peak:{}\r\ncurrent_cow_size:{}\r\ncurrent_cow_size_age:{}\r\ncurrent_fork_perc:{:.2}\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:{}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:{}\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
             (srv.loading || srv.repl_diskless_loading()) as u8,
             srv.repl_async_loading() as u8,
+            srv.child_info.cow_peak,
+            srv.child_info.cow_bytes,
+            srv.child_info.cow_age_secs(),
+            srv.child_info.fork_percent(),
+            srv.child_info.keys_processed,
+            srv.child_info.keys_total,
             srv.dirty,
             srv.rdb.child.is_some() as u8,
             srv.lastsave,
@@ -239,6 +245,7 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
             srv.rdb.last_bgsave_time_sec,
             srv.rdb.child.map_or(-1, |ch| (unix_ms() / 1000).saturating_sub(ch.started_unix) as i64),
             srv.rdb.saves,
+            srv.child_info.rdb_last_cow,
             srv.rdb.last_load_keys_expired,
             srv.rdb.last_load_keys_loaded,
             srv.aof.is_on() as u8,
@@ -250,6 +257,7 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
             srv.aof.rewrites,
             srv.aof.rewrites_consecutive_failures,
             if srv.aof.last_write_ok { "ok" } else { "err" },
+            srv.child_info.aof_last_cow,
         );
         if srv.config.appendonly() {
             let _ = write!(

@@ -57,6 +57,8 @@ pub struct SaveInfo {
     pub key_delay_us: i64,
     /// FUNCTION libraries' code, saved before the keys.
     pub functions: Vec<Vec<u8>>,
+    /// In a fork child: where to report the keys written (INFO current_save_keys_processed).
+    pub progress: Option<std::rc::Rc<crate::server::child_info::ChildReporter>>,
 }
 
 /// The thresholds values are rebuilt with on load.
@@ -209,6 +211,7 @@ pub fn save<W: Write>(dbs: &[Db], info: &SaveInfo, opts: SaveOptions, now_ms: i6
         w.write_u8(opcode::FUNCTION2);
         w.write_string(code);
     }
+    let mut written_keys = 0u64;
     for db in dbs {
         if db.is_empty() {
             continue;
@@ -236,6 +239,10 @@ pub fn save<W: Write>(dbs: &[Db], info: &SaveInfo, opts: SaveOptions, now_ms: i6
             w.write_string(key);
             write_payload(&mut w, &obj.value);
             flush(&mut w, out, false)?;
+            written_keys += 1;
+            if let Some(r) = &info.progress {
+                r.key_written(written_keys);
+            }
             if info.key_delay_us > 0 {
                 std::thread::sleep(std::time::Duration::from_micros(info.key_delay_us as u64));
             }

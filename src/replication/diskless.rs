@@ -56,6 +56,8 @@ impl Server {
                 return 1;
             }
             let now = unix_ms() as i64;
+            let mut info = info;
+            info.progress = srv.child_info.reporter();
             let written = out
                 .write_all(format!("$EOF:{mark}\r\n").as_bytes())
                 .and_then(|()| {
@@ -68,7 +70,13 @@ impl Server {
             // transfer is complete.
             let mut byte = [0u8; 1];
             while matches!(wait.read(&mut byte), Ok(n) if n > 0) {}
-            if written.is_ok() { 0 } else { 1 }
+            if written.is_err() {
+                return 1;
+            }
+            if let Some(r) = &info.progress {
+                r.send(crate::server::child_info::InfoKind::RdbCowSize, 0);
+            }
+            0
         })?;
         self.poll.registry().register(&mut data_rx, Token(RDB_PIPE_TOKEN), Interest::READABLE)?;
         log::info!("Background RDB transfer started by pid {}", child.pid);

@@ -424,6 +424,9 @@ impl Server {
             match srv.aof_write_base(&tmp) {
                 Ok(()) => {
                     log::info!("Successfully created the temporary AOF base file {}", tmp.display());
+                    if let Some(r) = srv.child_info.reporter() {
+                        r.send(crate::server::child_info::InfoKind::AofCowSize, 0);
+                    }
                     0
                 }
                 Err(SaveFailed) => 1,

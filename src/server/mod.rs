@@ -8,6 +8,7 @@
 pub mod aof_loading;
 pub mod aof_persistence;
 pub mod blocking;
+pub mod child_info;
 pub mod cron;
 pub mod dispatch;
 pub mod events_while_blocked;
@@ -203,6 +204,8 @@ pub struct Server {
     /// QUICKLIST-PACKED-THRESHOLD).
     pub list_packed_threshold: usize,
     pub rdb: rdb_persistence::RdbState,
+    /// What the running fork child reported (INFO persistence's current_* and *_last_cow_size).
+    pub child_info: child_info::ChildInfo,
     /// DEBUG PAUSE-CRON: the cron (and with it a signalled shutdown) waits.
     pub cron_paused: bool,
     /// Commands queued for the AOF and replicas during the current call.
@@ -286,6 +289,7 @@ impl Server {
             blocking: Default::default(),
             list_packed_threshold: crate::db::list::DEFAULT_PACKED_THRESHOLD,
             rdb: Default::default(),
+            child_info: Default::default(),
             cron_paused: false,
             prop: Default::default(),
             loading: false,

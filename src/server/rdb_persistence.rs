@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use crate::persistence::rdb::{self, LoadLimits, LoadStats, SaveInfo, SaveOptions};
 use crate::persistence::rdb_load::{LoadEvent, RdbLoader, Step};
+use crate::server::child_info::InfoKind;
 use crate::server::{Server, unix_ms};
 
 /// A failed BGSAVE is retried by the save points only after this many seconds (CONFIG_BGSAVE_RETRY_DELAY).
@@ -128,6 +129,8 @@ impl Server {
         // SAFETY: the server is single-threaded apart from the AOF fsync helper, which holds no lock
         // the child could need; the child only serializes the memory it inherited and leaves with
         // _exit, running no destructors and touching no descriptor but its own output file.
+        let keys_total = self.dbs.iter().map(|d| d.dict.len() as u64).sum();
+        self.child_info.open(keys_total);
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             // A child whose parent died (kill -9, the OOM killer) has no one to hand its work to:
@@ -140,14 +143,18 @@ impl Server {
                 }
             }
             crate::log::set_role(b'C');
+            self.child_info.enter_child(if title == "redis-aof-rewrite" { "AOF rewrite" } else { "RDB" });
             self.update_proc_title(Some(title));
             let code = job(self);
             // SAFETY: leaving the child without unwinding or flushing the parent's state.
             unsafe { libc::_exit(code) };
         }
         if pid < 0 {
-            return Err(std::io::Error::last_os_error());
+            let e = std::io::Error::last_os_error();
+            self.child_info.child_done(false);
+            return Err(e);
         }
+        self.child_info.forked();
         self.stats.total_forks += 1;
         self.stats.latest_fork_usec = crate::server::unix_us().saturating_sub(start);
         // Resizing tables now would copy every page the child shares with us.
@@ -174,6 +181,7 @@ impl Server {
             clocks: self.clocks,
             key_delay_us: self.config.rdb_key_save_delay(),
             functions: self.scripting.libraries.values().map(|l| l.code.clone()).collect(),
+            progress: self.child_info.reporter(),
         }
     }
 
@@ -217,16 +225,21 @@ impl Server {
         self.rdb.dirty_before_bgsave = self.dirty;
         self.rdb.last_bgsave_try = unix_ms() / 1000;
         let filename = self.config.dbfilename().to_string();
-        let info = self.rdb_save_info();
         let opts = self.rdb_save_options();
-        let forked =
-            self.fork_child("redis-rdb-bgsave", |srv| match write_rdb_file(&srv.dbs, &info, opts, &filename) {
+        let forked = self.fork_child("redis-rdb-bgsave", |srv| {
+            // Built in the child, where it carries the progress reporter.
+            let info = srv.rdb_save_info();
+            match write_rdb_file(&srv.dbs, &info, opts, &filename) {
                 Ok(()) => {
                     log::info!("DB saved on disk");
+                    if let Some(r) = &info.progress {
+                        r.send(InfoKind::RdbCowSize, 0);
+                    }
                     0
                 }
                 Err(SaveFailed) => 1,
-            });
+            }
+        });
         let child = match forked {
             Ok(child) => child,
             Err(e) => {
@@ -243,14 +256,22 @@ impl Server {
     /// Reap a finished child (from the cron; never blocks) and record how it ended.
     pub fn check_child_done(&mut self) {
         if let Some(child) = self.aof.child {
-            if let Some(exit) = child.try_reap() {
-                self.aof.child = None;
-                self.aof_rewrite_done(child, exit);
+            match child.try_reap() {
+                Some(exit) => {
+                    self.aof.child = None;
+                    self.child_info.child_done(exit == ChildExit::Success);
+                    self.aof_rewrite_done(child, exit);
+                }
+                None => self.child_info.receive(),
             }
             return;
         }
         let Some(child) = self.rdb.child else { return };
-        let Some(exit) = child.try_reap() else { return };
+        let Some(exit) = child.try_reap() else {
+            self.child_info.receive();
+            return;
+        };
+        self.child_info.child_done(exit == ChildExit::Success);
         self.rdb_child_exited(child, exit);
         // Replicas that asked for a sync while it ran get the next one now (never from a kill:
         // whoever killed the child is about to change the dataset).
