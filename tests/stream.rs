@@ -1,7 +1,8 @@
 //! Streams through a real client: XADD/XRANGE/XDEL/XTRIM replies and errors, blocking XREAD woken
 //! from another connection (and timing out), consumer groups end to end (XREADGROUP, XPENDING,
 //! XACK, XCLAIM, XAUTOCLAIM, XINFO), a blocked XREADGROUP failing when its stream is deleted, and a
-//! replica reproducing a master's stream and group state from the propagated commands.
+//! replica (ferrodis or real redis-server 7.0.15) reproducing a master's stream and group state from
+//! the propagated commands.
 
 mod common;
 use common::{TestServer, err, q};
@@ -155,11 +156,12 @@ fn blocked_xreadgroup_fails_when_its_stream_is_deleted() {
     reader.roundtrip(b"", b"-UNBLOCKED the stream key no longer exists\r\n");
 }
 
-#[test]
-fn a_replica_reproduces_stream_and_group_state() {
+/// A replica (`replica_bin`) of a ferrodis master ends with the same stream and group state.
+fn replica_reproduces_stream_and_group_state(replica_bin: &str) {
     let master = TestServer::start(&[]);
     let port = master.port.to_string();
-    let replica = TestServer::start(&["--replicaof", "127.0.0.1", &port]);
+    let replica =
+        TestServer::start_in(&common::temp_dir("stream-replica"), replica_bin, &["--replicaof", "127.0.0.1", &port]);
     let mut m = master.client();
     let mut r = replica.client();
     wait_for("link up", || q::<String>(&mut r, &["INFO", "replication"]).contains("master_link_status:up"));
@@ -177,4 +179,18 @@ fn a_replica_reproduces_stream_and_group_state() {
     }
     let digest = |con: &mut redis::Connection| q::<Vec<String>>(con, &["DEBUG", "DIGEST-VALUE", "s"]);
     assert_eq!(digest(&mut m), digest(&mut r));
+}
+
+#[test]
+fn a_ferrodis_replica_reproduces_stream_and_group_state() {
+    replica_reproduces_stream_and_group_state(&common::binary());
+}
+
+#[test]
+fn a_real_redis_replica_reproduces_stream_and_group_state() {
+    if !std::path::Path::new(common::REDIS_SERVER).exists() {
+        eprintln!("\n!!! {} is not installed: the interop test was SKIPPED !!!\n", common::REDIS_SERVER);
+        return;
+    }
+    replica_reproduces_stream_and_group_state(common::REDIS_SERVER);
 }
