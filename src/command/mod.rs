@@ -275,19 +275,41 @@ fn container_without_subcommand(_: &mut Server, _: &mut Client, _: &Args) -> Cmd
     Err(crate::error::SYNTAX.into())
 }
 
+/// The command table's hasher: FNV-1a over the lowercase name. The table is fixed at startup and
+/// never grows, so a client cannot flood it with colliding names, and SipHash's cost on every
+/// command buys nothing here.
+#[derive(Default, Clone, Copy)]
+pub struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type NameMap = HashMap<Vec<u8>, usize, std::hash::BuildHasherDefault<NameHasher>>;
+
 /// A resolved table entry: the spec plus its full name (`config|get`) and stats slot.
 pub struct Command {
     pub spec: &'static CommandSpec,
     pub full_name: String,
     pub id: usize,
     pub parent: Option<usize>,
-    subs: HashMap<Vec<u8>, usize>,
+    subs: NameMap,
 }
 
 /// The command table, built once at startup from every family's `COMMANDS`.
 pub struct CommandTable {
     pub commands: Vec<Command>,
-    top: HashMap<Vec<u8>, usize>,
+    top: NameMap,
 }
 
 /// The outcome of resolving argv to a command.
@@ -327,7 +349,7 @@ impl CommandTable {
             scripting_cmd::COMMANDS,
             memory::COMMANDS,
         ];
-        let mut table = CommandTable { commands: Vec::new(), top: HashMap::new() };
+        let mut table = CommandTable { commands: Vec::new(), top: NameMap::default() };
         for family in families {
             for spec in family.iter() {
                 let id = table.add(spec, spec.name.to_string(), None);
@@ -343,11 +365,11 @@ impl CommandTable {
 
     fn add(&mut self, spec: &'static CommandSpec, full_name: String, parent: Option<usize>) -> usize {
         let id = self.commands.len();
-        self.commands.push(Command { spec, full_name, id, parent, subs: HashMap::new() });
+        self.commands.push(Command { spec, full_name, id, parent, subs: NameMap::default() });
         id
     }
 
-    fn find(map: &HashMap<Vec<u8>, usize>, name: &[u8]) -> Option<usize> {
+    fn find(map: &NameMap, name: &[u8]) -> Option<usize> {
         let mut lower = [0u8; 64];
         let n = name.len();
         if n > lower.len() {

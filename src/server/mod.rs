@@ -718,8 +718,9 @@ impl Server {
             }
             let hard = hard_bytes > 0 && used >= hard_bytes;
             let mut soft = limit.soft_bytes > 0 && used >= limit.soft_bytes;
-            let now = unix_ms() / 1000;
             if soft {
+                // The clock is read only past the soft limit: this runs after every command.
+                let now = unix_ms() / 1000;
                 if c.obuf_soft_since == 0 {
                     c.obuf_soft_since = now;
                     soft = false;
