@@ -67,6 +67,9 @@ pub mod flags {
     pub const PROTECTED: u32 = 1 << 17;
     /// Refused while a replica loads its master's RDB asynchronously (the old dataset served).
     pub const NO_ASYNC_LOADING: u32 = 1 << 18;
+    /// May delete expired keys it happens upon (SCAN, RANDOMKEY): their deletions are propagated
+    /// one by one, never as a transaction (Redis's hidden CMD_TOUCHES_ARBITRARY_KEYS).
+    pub const TOUCHES_ARBITRARY_KEYS: u32 = 1 << 19;
 
     /// The flag names COMMAND INFO replies, in Redis's order.
     pub const NAMES: &[(u32, &str)] = &[

@@ -332,7 +332,14 @@ impl Server {
         if !spec.has(flags::SKIP_SLOWLOG) {
             self.slowlog_push(c, args, duration);
         }
+        // Run directly (not from EXEC or a script), such a command's expiry deletions go out
+        // unwrapped, like the active-expire cycle's.
+        let unwrapped = spec.has(flags::TOUCHES_ARBITRARY_KEYS) && self.prop.depth == 1 && !self.prop.no_multi;
+        self.prop.no_multi |= unwrapped;
         self.leave_call(saved_propagation, c.db, args, dirtied, spec.name == "exec");
+        if unwrapped {
+            self.prop.no_multi = false;
+        }
     }
 
     fn slowlog_push(&mut self, c: &Client, args: &Args, duration_us: u64) {
