@@ -85,12 +85,15 @@ fn set_generic(srv: &mut Server, c: &mut Client, args: &Args, name: &str) -> Res
     }
     let (db, key) = (c.db, args.get(1));
     let limits = limits(srv);
-    let h = hash_for_write(srv, db, key)?;
-    h.try_conversion(args.iter().skip(2), limits);
-    let mut created = 0;
-    for i in (2..args.len()).step_by(2) {
-        created += i64::from(h.set(args.get(i), args.get(i + 1), limits));
-    }
+    let apply = |h: &mut HashValue| {
+        h.try_conversion(args.iter().skip(2), limits);
+        (2..args.len()).step_by(2).map(|i| i64::from(h.set(args.get(i), args.get(i + 1), limits))).sum::<i64>()
+    };
+    // An existing hash is written through its one lookup; only a new key is looked up again.
+    let created = match srv.lookup_write(db, key) {
+        Some(o) => apply(o.value.as_hash_mut()?),
+        None => apply(hash_for_write(srv, db, key)?),
+    };
     modified(srv, db, key, "hset", (args.len() as u64 - 2) / 2);
     Ok(created)
 }

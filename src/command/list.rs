@@ -121,8 +121,14 @@ fn elements_removed(srv: &mut Server, db: usize, key: &[u8], end: End, count: us
 /// After a list lost `count` elements to `event` (a pop, LREM, LTRIM): the event, then the key's
 /// deletion when emptied, the WATCH signal and the change count, in Redis's order.
 fn list_shrunk(srv: &mut Server, db: usize, key: &[u8], event: &str, count: usize) {
-    srv.notify_keyspace_event(EVENT_LIST, event, key, db);
     let empty = srv.dbs[db].get(key).is_some_and(|o| matches!(&o.value, Value::List(l) if l.is_empty()));
+    list_shrunk_known(srv, db, key, event, count, empty);
+}
+
+/// `list_shrunk` for a caller that already knows whether the list is now empty (saves a lookup on
+/// the pop path).
+fn list_shrunk_known(srv: &mut Server, db: usize, key: &[u8], event: &str, count: usize, empty: bool) {
+    srv.notify_keyspace_event(EVENT_LIST, event, key, db);
     if empty {
         srv.dbs[db].remove(key);
         srv.notify_keyspace_event(EVENT_GENERIC, "del", key, db);
@@ -142,23 +148,24 @@ fn push_values<'v>(
     only_existing: bool,
 ) -> Result<Option<usize>, CmdError> {
     let limits = srv.list_limits();
-    let created = match list_for_write(srv, db, key)? {
-        Some(_) => false,
-        None if only_existing => return Ok(None),
-        None => {
-            let obj = Object::new(Value::List(Box::default()), srv.clocks.fresh());
-            srv.dbs[db].add_object(key, obj, NO_EXPIRE);
-            true
-        }
-    };
     let mut pushed = 0u64;
-    let len = {
-        let Some(Ok(list)) = srv.dbs[db].get_mut(key).map(|o| o.value.as_list_mut()) else { return Ok(None) };
+    let push_all = |list: &mut ListValue| {
         for v in values {
             list.push(end, v, &limits);
             pushed += 1;
         }
         list.len()
+    };
+    // An existing list is written through its one lookup; only a new key is looked up again.
+    let (len, created) = match list_for_write(srv, db, key)? {
+        Some(list) => (push_all(list), false),
+        None if only_existing => return Ok(None),
+        None => {
+            let obj = Object::new(Value::List(Box::default()), srv.clocks.fresh());
+            srv.dbs[db].add_object(key, obj, NO_EXPIRE);
+            let Some(Ok(list)) = srv.dbs[db].get_mut(key).map(|o| o.value.as_list_mut()) else { return Ok(None) };
+            (push_all(list), true)
+        }
     };
     if created {
         srv.key_created(db, key);
@@ -239,7 +246,8 @@ fn pop_generic(srv: &mut Server, c: &mut Client, args: &Args, end: End) -> CmdRe
             1
         }
     };
-    elements_removed(srv, db, key, end, popped);
+    let emptied = list.is_empty();
+    list_shrunk_known(srv, db, key, end_name(end, true), popped, emptied);
     Ok(())
 }
 

@@ -344,19 +344,20 @@ fn msetnx(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 /// Add `incr` to the integer at `key` (0 when missing) and reply the new value.
 fn incr_decr(srv: &mut Server, c: &mut Client, key: &[u8], incr: i64) -> CmdResult {
     let db = c.db;
-    let current = match srv.lookup_write(db, key) {
-        None => None,
-        Some(o) => Some(o.value.as_str()?.as_i64().ok_or(CmdError::from(error::NOT_INTEGER))?),
-    };
-    let old = current.unwrap_or(0);
-    let value = old.checked_add(incr).ok_or(CmdError::from(error::OVERFLOW))?;
-    match srv.dbs[db].get_mut(key) {
-        Some(o) => o.value = Value::Str(StrValue::Int(value)),
-        None => {
-            srv.dbs[db].set(key, Value::Str(StrValue::Int(value)), false, srv.clocks.fresh());
-            srv.key_created(db, key);
+    // One lookup when the key exists (the common case): the value is replaced in place.
+    let value = match srv.lookup_write(db, key) {
+        Some(o) => {
+            let old = o.value.as_str()?.as_i64().ok_or(CmdError::from(error::NOT_INTEGER))?;
+            let value = old.checked_add(incr).ok_or(CmdError::from(error::OVERFLOW))?;
+            o.value = Value::Str(StrValue::Int(value));
+            value
         }
-    }
+        None => {
+            srv.dbs[db].set(key, Value::Str(StrValue::Int(incr)), false, srv.clocks.fresh());
+            srv.key_created(db, key);
+            incr
+        }
+    };
     srv.signal_modified_key(db, key);
     srv.notify_keyspace_event(EVENT_STRING, "incrby", key, db);
     srv.dirty += 1;

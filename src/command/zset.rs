@@ -198,44 +198,53 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, args: &Args, incr_cmd: bool) -
     let db = c.db;
     let key = args.get(1);
     let limits = limits(srv);
-    if write_zset(srv, db, key)?.is_none() {
-        if flags.xx {
-            if flags.incr {
-                c.reply.null();
-            } else {
-                c.reply.int(0);
-            }
-            return Ok(());
-        }
-        let zs = ZSetValue::for_new_key(args.get(idx + 1).len(), limits);
-        let lru = srv.clocks.fresh();
-        srv.dbs[db].add_object(key, Object::new(Value::ZSet(zs), lru), NO_EXPIRE);
-        srv.key_created(db, key);
-    }
-    let Some(zs) = existing_zset(srv, db, key) else { return Ok(()) };
-    let (mut added, mut updated, mut processed) = (0, 0, 0);
-    let mut last_score = 0.0;
-    for (j, &score) in scores.iter().enumerate() {
-        let member = args.get(idx + 1 + 2 * j);
-        match zs.add(member, score, flags, limits) {
-            AddOutcome::NotANumber => return Err(CmdError::err("resulting score is not a number (NaN)")),
-            AddOutcome::Nop => {}
-            AddOutcome::Added(s) => {
-                added += 1;
-                processed += 1;
-                last_score = s;
-            }
-            AddOutcome::Updated(s) => {
-                updated += 1;
-                processed += 1;
-                last_score = s;
-            }
-            AddOutcome::Unchanged(s) => {
-                processed += 1;
-                last_score = s;
+    let apply = |zs: &mut ZSetValue| -> Result<(u64, u64, u64, f64), CmdError> {
+        let (mut added, mut updated, mut processed) = (0, 0, 0);
+        let mut last_score = 0.0;
+        for (j, &score) in scores.iter().enumerate() {
+            let member = args.get(idx + 1 + 2 * j);
+            match zs.add(member, score, flags, limits) {
+                AddOutcome::NotANumber => return Err(CmdError::err("resulting score is not a number (NaN)")),
+                AddOutcome::Nop => {}
+                AddOutcome::Added(s) => {
+                    added += 1;
+                    processed += 1;
+                    last_score = s;
+                }
+                AddOutcome::Updated(s) => {
+                    updated += 1;
+                    processed += 1;
+                    last_score = s;
+                }
+                AddOutcome::Unchanged(s) => {
+                    processed += 1;
+                    last_score = s;
+                }
             }
         }
-    }
+        Ok((added, updated, processed, last_score))
+    };
+    // An existing set is written through its one lookup; only a new key is looked up again.
+    let outcome = match write_zset(srv, db, key)? {
+        Some(zs) => apply(zs)?,
+        None => {
+            if flags.xx {
+                if flags.incr {
+                    c.reply.null();
+                } else {
+                    c.reply.int(0);
+                }
+                return Ok(());
+            }
+            let zs = ZSetValue::for_new_key(args.get(idx + 1).len(), limits);
+            let lru = srv.clocks.fresh();
+            srv.dbs[db].add_object(key, Object::new(Value::ZSet(zs), lru), NO_EXPIRE);
+            srv.key_created(db, key);
+            let Some(zs) = existing_zset(srv, db, key) else { return Ok(()) };
+            apply(zs)?
+        }
+    };
+    let (added, updated, processed, last_score) = outcome;
     srv.dirty += added + updated;
     if flags.incr {
         if processed > 0 {
