@@ -143,7 +143,71 @@ fn write_key(buf: &mut Vec<u8>, key: &[u8], value: &Value) {
             }
             b.flush(buf);
         }
-        // No command creates a stream yet; the rewrite lands with the stream commands.
-        Value::Stream(_) => {}
+        Value::Stream(s) => write_stream(buf, key, s),
+    }
+}
+
+/// A stream as Redis's rewriteStreamObject writes it: one XADD per entry (an empty stream as an
+/// XADD trimmed to nothing), XSETID with its counters, then each group with its pending entries as
+/// XCLAIMs and its consumers without any as XGROUP CREATECONSUMER.
+fn write_stream(buf: &mut Vec<u8>, key: &[u8], s: &crate::db::stream::Stream) {
+    use crate::db::stream::StreamId;
+    let id_arg = |id: StreamId| id.to_vec();
+    if s.length > 0 {
+        for e in s.iter() {
+            let mut argv: Vec<Vec<u8>> = vec![b"XADD".to_vec(), key.to_vec(), id_arg(e.id)];
+            e.for_each_field(|f, v| {
+                argv.push(lp_bytes(f));
+                argv.push(lp_bytes(v));
+            });
+            encode_command(buf, argv.len(), argv.iter().map(Vec::as_slice));
+        }
+    } else {
+        let id = id_arg(StreamId::new(0, 1));
+        encode_command(buf, 7, [b"XADD".as_slice(), key, b"MAXLEN", b"0", &id, b"x", b"y"].into_iter());
+    }
+    let (last, added, max_deleted) = (id_arg(s.last_id), s.entries_added.to_string(), id_arg(s.max_deleted_entry_id));
+    encode_command(
+        buf,
+        7,
+        [b"XSETID".as_slice(), key, &last, b"ENTRIESADDED", added.as_bytes(), b"MAXDELETEDID", &max_deleted]
+            .into_iter(),
+    );
+    for (name, g) in &s.groups {
+        let (last, read) = (id_arg(g.last_id), g.entries_read.to_string());
+        encode_command(
+            buf,
+            7,
+            [b"XGROUP".as_slice(), b"CREATE", key, name, &last, b"ENTRIESREAD", read.as_bytes()].into_iter(),
+        );
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                encode_command(buf, 5, [b"XGROUP".as_slice(), b"CREATECONSUMER", key, name, cname].into_iter());
+                continue;
+            }
+            for id in &c.pel {
+                let Some(nack) = g.pel.get(id) else { continue };
+                let (id, time, count) = (id_arg(*id), nack.delivery_time.to_string(), nack.delivery_count.to_string());
+                encode_command(
+                    buf,
+                    12,
+                    [
+                        b"XCLAIM".as_slice(),
+                        key,
+                        name,
+                        cname,
+                        b"0",
+                        &id,
+                        b"TIME",
+                        time.as_bytes(),
+                        b"RETRYCOUNT",
+                        count.as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ]
+                    .into_iter(),
+                );
+            }
+        }
     }
 }

@@ -20,5 +20,6 @@ pub mod lzf;
 pub mod rdb;
 pub mod rdb_io;
 pub mod rdb_load;
+pub mod rdb_stream;
 pub mod ziplist;
 pub mod zipmap;

@@ -163,8 +163,7 @@ fn write_payload(w: &mut RdbWriter, v: &Value) {
                 write_lp_value(w, val);
             }
         }
-        // No command creates a stream yet; the writer lands with the stream commands.
-        Value::Stream(_) => {}
+        Value::Stream(s) => super::rdb_stream::write_stream(w, s),
     }
 }
 
@@ -552,8 +551,9 @@ pub fn read_object(r: &mut RdbReader<'_>, ty: u8, limits: &LoadLimits) -> Result
         rdb_type::HASH_METADATA_PRE_GA..=rdb_type::HASH_LISTPACK_EX => {
             return Err(bad("hash field expiration (Redis 7.4) is not supported by ferrodis"));
         }
-        rdb_type::STREAM_LISTPACKS | rdb_type::STREAM_LISTPACKS_2 | rdb_type::STREAM_LISTPACKS_3 => {
-            return Err(bad("streams are not supported by ferrodis yet"));
+        rdb_type::STREAM_LISTPACKS | rdb_type::STREAM_LISTPACKS_2 => super::rdb_stream::read_stream(r, ty)?,
+        rdb_type::STREAM_LISTPACKS_3 => {
+            return Err(bad("streams of Redis 7.2 and later (RDB_TYPE_STREAM_LISTPACKS_3) are not supported"));
         }
         rdb_type::MODULE | rdb_type::MODULE_2 => return Err(bad("module values are not supported")),
         _ => return Err(bad("unknown object type")),
