@@ -33,13 +33,33 @@ fn populate(con: &mut redis::Connection) {
     q::<i64>(con, &["SADD", "sstr", "a", "b", "c"]);
     q::<i64>(con, &["ZADD", "zsmall", "1", "a", "2.5", "b", "-inf", "c"]);
     q::<i64>(con, &["ZADD", "zbig", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e", "inf", "f"]);
+    // A stream over several nodes, with a deleted entry, a group with pending entries and an idle
+    // consumer, and an empty stream with a group.
+    q::<()>(con, &["CONFIG", "SET", "stream-node-max-entries", "4"]);
+    for i in 1..=10 {
+        q::<String>(con, &["XADD", "stream", &format!("{i}-1"), "f", &i.to_string(), "g", "x"]);
+    }
+    q::<i64>(con, &["XDEL", "stream", "3-1"]);
+    q::<()>(con, &["XGROUP", "CREATE", "stream", "grp", "0"]);
+    q::<redis::Value>(con, &["XREADGROUP", "GROUP", "grp", "alice", "COUNT", "4", "STREAMS", "stream", ">"]);
+    q::<i64>(con, &["XGROUP", "CREATECONSUMER", "stream", "grp", "idle"]);
+    q::<()>(con, &["XGROUP", "CREATE", "empty-stream", "g", "$", "MKSTREAM"]);
+    q::<()>(con, &["CONFIG", "SET", "stream-node-max-entries", "100"]);
     q::<()>(con, &["SELECT", "3"]);
     q::<()>(con, &["SET", "in-db-3", "x"]);
     q::<()>(con, &["SELECT", "0"]);
 }
 
+/// The dataset's digest plus what DEBUG DIGEST leaves out of streams: their groups and pending
+/// entries.
 fn digest(con: &mut redis::Connection) -> String {
-    q(con, &["DEBUG", "DIGEST"])
+    let d: String = q(con, &["DEBUG", "DIGEST"]);
+    if q::<i64>(con, &["EXISTS", "stream"]) == 0 {
+        return d;
+    }
+    let groups: redis::Value = q(con, &["XINFO", "GROUPS", "stream"]);
+    let pending: redis::Value = q(con, &["XPENDING", "stream", "grp"]);
+    format!("{d} {groups:?} {pending:?}")
 }
 
 #[test]

@@ -736,9 +736,15 @@ impl Stream {
     /// Deep check of a node read from a file (streamValidateListpackIntegrity): the master entry
     /// with its zero terminator, then exactly `count + deleted` entries, each with integer flags and
     /// ID deltas and an lp-count matching its shape, and nothing after them.
+    ///
+    /// Stricter than Redis on one point: `count` and `deleted` must each be non-negative (Redis only
+    /// needs their sum to match); node arithmetic in append and trim relies on it.
     pub fn validate_node(lp: &Listpack) -> bool {
         fn check(lp: &Listpack) -> Option<()> {
             let hdr = header(lp)?;
+            if hdr.count < 0 || hdr.deleted < 0 {
+                return None;
+            }
             let mut p = hdr.master_fields_pos;
             for _ in 0..hdr.master_fields {
                 p = lp.next(p)?;
