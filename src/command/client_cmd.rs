@@ -3,6 +3,7 @@
 
 use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
+use crate::acl::category as cat;
 use crate::client::{Client, ReplyMode, flags as cflags};
 use crate::command::connection::{BAD_CLIENT_NAME, valid_client_name};
 use crate::error::{self, CmdError, CmdResult};
@@ -12,22 +13,35 @@ use crate::server::{Pause, Server, unix_ms};
 pub const COMMANDS: &[CommandSpec] = &[CommandSpec::container("client", -2, 0, "connection", SUBCOMMANDS)];
 
 const SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("id", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_id),
-    CommandSpec::new("info", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_info_cmd),
-    CommandSpec::new("list", -2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_list),
-    CommandSpec::new("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_kill),
-    CommandSpec::new("setname", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_setname),
-    CommandSpec::new("getname", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_getname),
-    CommandSpec::new("reply", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_reply),
-    CommandSpec::new("pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_pause),
-    CommandSpec::new("unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unpause),
-    CommandSpec::new("no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_no_evict),
-    CommandSpec::new("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unblock),
-    CommandSpec::new("tracking", -3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_tracking),
-    CommandSpec::new("caching", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_caching),
-    CommandSpec::new("getredir", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_getredir),
-    CommandSpec::new("trackinginfo", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_trackinginfo),
-    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "connection", client_help),
+    CommandSpec::new("id", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_id).acl(cat::CONNECTION),
+    CommandSpec::new("info", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_info_cmd)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("list", -2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_list)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_kill)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("setname", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_setname)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("getname", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_getname)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("reply", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_reply).acl(cat::CONNECTION),
+    CommandSpec::new("pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_pause)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unpause)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_no_evict)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unblock)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("tracking", -3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_tracking)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("caching", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_caching)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("getredir", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_getredir)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("trackinginfo", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_trackinginfo)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "connection", client_help).acl(cat::CONNECTION),
 ];
 
 /// One CLIENT LIST line (without the trailing newline), Redis 7.0's field order.

@@ -4,15 +4,17 @@
 
 use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
+use crate::acl::category as cat;
 use crate::client::{Client, ReplyMode, flags as cflags};
 use crate::error::{self, CmdError, CmdResult};
 use crate::server::Server;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("ping", -1, FAST | SENTINEL, NO_KEYS, "connection", ping),
-    CommandSpec::new("echo", 2, FAST, NO_KEYS, "connection", echo),
-    CommandSpec::new("select", 2, LOADING | STALE | FAST, NO_KEYS, "connection", select),
-    CommandSpec::new("quit", -1, ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST, NO_KEYS, "connection", quit),
+    CommandSpec::new("ping", -1, FAST | SENTINEL, NO_KEYS, "connection", ping).acl(cat::CONNECTION),
+    CommandSpec::new("echo", 2, FAST, NO_KEYS, "connection", echo).acl(cat::CONNECTION),
+    CommandSpec::new("select", 2, LOADING | STALE | FAST, NO_KEYS, "connection", select).acl(cat::CONNECTION),
+    CommandSpec::new("quit", -1, ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST, NO_KEYS, "connection", quit)
+        .acl(cat::CONNECTION),
     CommandSpec::new(
         "reset",
         1,
@@ -20,7 +22,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         NO_KEYS,
         "connection",
         reset,
-    ),
+    )
+    .acl(cat::CONNECTION),
     CommandSpec::new(
         "auth",
         -2,
@@ -28,7 +31,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         NO_KEYS,
         "connection",
         auth,
-    ),
+    )
+    .acl(cat::CONNECTION),
     CommandSpec::new(
         "hello",
         -1,
@@ -36,7 +40,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         NO_KEYS,
         "connection",
         hello,
-    ),
+    )
+    .acl(cat::CONNECTION),
 ];
 
 /// PING [message]

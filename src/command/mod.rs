@@ -188,6 +188,92 @@ pub const KEYS_ALL: KeySpec = KeySpec { first: 1, last: -1, step: 1 };
 pub const KEYS_PAIRS: KeySpec = KeySpec { first: 1, last: -1, step: 2 };
 pub const KEY1_2: KeySpec = KeySpec { first: 1, last: 2, step: 1 };
 
+/// What a command does with one of its keys, for `%R~` / `%W~` key permissions: Redis's key-spec
+/// flags reduced to the two ACL cares about (ACCESS reads the value; INSERT, DELETE and UPDATE
+/// write it). Neither means the command only looks at the key's existence, type or size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPerm(u8);
+
+impl KeyPerm {
+    pub const NONE: KeyPerm = KeyPerm(0);
+    pub const READ: KeyPerm = KeyPerm(1);
+    pub const WRITE: KeyPerm = KeyPerm(2);
+    pub const READ_WRITE: KeyPerm = KeyPerm(3);
+
+    /// Whether every permission in `needed` is in `self`.
+    pub fn covers(self, needed: KeyPerm) -> bool {
+        self.0 & needed.0 == needed.0
+    }
+
+    pub fn union(self, other: KeyPerm) -> KeyPerm {
+        KeyPerm(self.0 | other.0)
+    }
+}
+
+/// How a command touches the keys `keys_in` finds, in their order.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyAccess {
+    /// Every key the same way.
+    Same(KeyPerm),
+    /// The first key one way and the others another (COPY reads its source and writes its
+    /// destination; SINTERSTORE writes its destination and reads the rest).
+    FirstThen(KeyPerm, KeyPerm),
+    /// Decided by the arguments (SET reads its key only with GET, BITFIELD writes only with SET or
+    /// INCRBY), like Redis's key specs flagged VARIABLE_FLAGS.
+    ByArgs(fn(&Args) -> KeyPerm),
+    /// The positions are not keys at all (shard channels, found only for cluster slots).
+    NotKeys,
+}
+
+impl KeyAccess {
+    /// What the key at `index` (its place in `keys_in`'s list) needs; `None` when the positions are
+    /// not keys.
+    pub fn perm(&self, index: usize, args: &Args) -> Option<KeyPerm> {
+        match *self {
+            KeyAccess::Same(p) => Some(p),
+            KeyAccess::FirstThen(first, _) if index == 0 => Some(first),
+            KeyAccess::FirstThen(_, rest) => Some(rest),
+            KeyAccess::ByArgs(f) => Some(f(args)),
+            KeyAccess::NotKeys => None,
+        }
+    }
+}
+
+/// The value of every key is read.
+pub const READS: KeyAccess = KeyAccess::Same(KeyPerm::READ);
+/// Every key is written without its value being read (LPUSH, DEL, MSET).
+pub const WRITES: KeyAccess = KeyAccess::Same(KeyPerm::WRITE);
+/// Every key is read and written (INCR, LPOP).
+pub const READS_WRITES: KeyAccess = KeyAccess::Same(KeyPerm::READ_WRITE);
+/// Only a key's existence, type or size is looked at (EXISTS, TYPE, STRLEN): any key pattern
+/// grants it.
+pub const METADATA_ONLY: KeyAccess = KeyAccess::Same(KeyPerm::NONE);
+
+/// Which arguments name Pub/Sub channels, for `&pattern` channel permissions (Redis's
+/// `commands_with_channels`). Unsubscribing is never restricted, so those commands name none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelArgs {
+    None,
+    /// Argument 1 is published to (PUBLISH, SPUBLISH).
+    Publish,
+    /// Every argument is a channel subscribed to (SUBSCRIBE, SSUBSCRIBE).
+    Subscribe,
+    /// Every argument is a pattern subscribed to (PSUBSCRIBE): matched literally against the
+    /// user's channel patterns.
+    SubscribePattern,
+}
+
+impl ChannelArgs {
+    /// The argument indexes naming channels in an argv of `argc` arguments.
+    pub fn positions(self, argc: usize) -> std::ops::Range<usize> {
+        match self {
+            ChannelArgs::None => 0..0,
+            ChannelArgs::Publish => 1..argc.min(2),
+            ChannelArgs::Subscribe | ChannelArgs::SubscribePattern => 1..argc.max(1),
+        }
+    }
+}
+
 /// One entry of the command table.
 pub struct CommandSpec {
     pub name: &'static str,
@@ -202,6 +288,14 @@ pub struct CommandSpec {
     /// For commands whose keys move with their arguments (a numkeys count, SORT's STORE): finds
     /// them in a concrete argv, as Redis's getkeys_proc does.
     pub getkeys: Option<fn(&Args) -> Vec<usize>>,
+    /// The ACL categories Redis declares for the command (`crate::acl::category`); those its flags
+    /// imply are added when the table is built (`Command::acl_categories`).
+    pub acl_categories: u64,
+    /// How the command touches its keys, for `%R~`/`%W~` permissions. The default, read and write,
+    /// asks the most of a user.
+    pub key_access: KeyAccess,
+    /// Which arguments are Pub/Sub channels, for `&` permissions.
+    pub channels: ChannelArgs,
 }
 
 impl CommandSpec {
@@ -213,12 +307,42 @@ impl CommandSpec {
         group: &'static str,
         handler: Handler,
     ) -> Self {
-        CommandSpec { name, arity, flags, keys, handler, group, subcommands: &[], getkeys: None }
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys,
+            handler,
+            group,
+            subcommands: &[],
+            getkeys: None,
+            acl_categories: 0,
+            key_access: READS_WRITES,
+            channels: ChannelArgs::None,
+        }
     }
 
     /// The same entry with a key finder for movable keys.
     pub const fn with_getkeys(mut self, f: fn(&Args) -> Vec<usize>) -> Self {
         self.getkeys = Some(f);
+        self
+    }
+
+    /// The same entry in the ACL categories Redis declares for it (`crate::acl::category`).
+    pub const fn acl(mut self, categories: u64) -> Self {
+        self.acl_categories = categories;
+        self
+    }
+
+    /// The same entry with how it touches its keys.
+    pub const fn access(mut self, key_access: KeyAccess) -> Self {
+        self.key_access = key_access;
+        self
+    }
+
+    /// The same entry naming Pub/Sub channels in its arguments.
+    pub const fn channels(mut self, channels: ChannelArgs) -> Self {
+        self.channels = channels;
         self
     }
 
@@ -238,6 +362,9 @@ impl CommandSpec {
             group,
             subcommands,
             getkeys: None,
+            acl_categories: 0,
+            key_access: READS_WRITES,
+            channels: ChannelArgs::None,
         }
     }
 
@@ -279,8 +406,11 @@ fn container_without_subcommand(_: &mut Server, _: &mut Client, _: &Args) -> Cmd
 pub struct Command {
     pub spec: &'static CommandSpec,
     pub full_name: String,
+    /// Its place in the table: the stats slot and the bit ACL permissions keep for it.
     pub id: usize,
     pub parent: Option<usize>,
+    /// Every ACL category it is in: the declared ones plus those its flags imply.
+    pub acl_categories: u64,
     subs: HashMap<Vec<u8>, usize>,
 }
 
@@ -343,7 +473,8 @@ impl CommandTable {
 
     fn add(&mut self, spec: &'static CommandSpec, full_name: String, parent: Option<usize>) -> usize {
         let id = self.commands.len();
-        self.commands.push(Command { spec, full_name, id, parent, subs: HashMap::new() });
+        let acl_categories = crate::acl::category::with_implied(spec.acl_categories, spec.flags);
+        self.commands.push(Command { spec, full_name, id, parent, acl_categories, subs: HashMap::new() });
         id
     }
 

@@ -8,7 +8,8 @@
 use std::cmp::Ordering;
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEY1};
+use super::{Args, CommandSpec, KEY1, KeyAccess, KeyPerm, READS};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::db::Value;
 use crate::db::list::End;
@@ -18,8 +19,13 @@ use crate::server::Server;
 use crate::server::keyspace::EVENT_LIST;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("sort", -2, WRITE | DENYOOM, KEY1, "generic", sort).with_getkeys(sort_keys),
-    CommandSpec::new("sort_ro", -2, READONLY, KEY1, "generic", sort_ro),
+    CommandSpec::new("sort", -2, WRITE | DENYOOM, KEY1, "generic", sort)
+        .with_getkeys(sort_keys)
+        .acl(cat::SET | cat::SORTEDSET | cat::LIST | cat::DANGEROUS)
+        .access(KeyAccess::FirstThen(KeyPerm::READ, KeyPerm::WRITE)),
+    CommandSpec::new("sort_ro", -2, READONLY, KEY1, "generic", sort_ro)
+        .acl(cat::SET | cat::SORTEDSET | cat::LIST | cat::DANGEROUS)
+        .access(READS),
 ];
 
 /// SORT's keys: the sorted key and, when given, the last STORE destination (Redis's sortGetKeys,

@@ -4,17 +4,24 @@
 //! through the normal `call` path, so nothing can interleave (single thread).
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEYS_ALL, NO_KEYS};
+use super::{Args, CommandSpec, KEYS_ALL, METADATA_ONLY, NO_KEYS};
+use crate::acl::category as cat;
 use crate::client::{Client, flags as cflags};
 use crate::error::{self, CmdResult};
 use crate::server::Server;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", multi),
-    CommandSpec::new("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, NO_KEYS, "transactions", exec),
-    CommandSpec::new("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", discard),
-    CommandSpec::new("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KEYS_ALL, "transactions", watch),
-    CommandSpec::new("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", unwatch),
+    CommandSpec::new("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", multi)
+        .acl(cat::TRANSACTION),
+    CommandSpec::new("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, NO_KEYS, "transactions", exec)
+        .acl(cat::TRANSACTION),
+    CommandSpec::new("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", discard)
+        .acl(cat::TRANSACTION),
+    CommandSpec::new("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KEYS_ALL, "transactions", watch)
+        .acl(cat::TRANSACTION)
+        .access(METADATA_ONLY),
+    CommandSpec::new("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", unwatch)
+        .acl(cat::TRANSACTION),
 ];
 
 fn multi(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
