@@ -31,6 +31,8 @@ use crate::server::keyspace::{EVENT_GENERIC, EVENT_ZSET};
 /// BZPOPMIN/BZPOPMAX keys: every argument but the command name and the trailing timeout.
 const KEYS_BUT_LAST: KeySpec = KeySpec { first: 1, last: -2, step: 1 };
 
+// Commands whose keys follow a count (movablekeys) find them with `numkeys_positions`: ACL key
+// permissions and client-side caching need every key, not only the destination.
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zadd", -4, WRITE | DENYOOM | FAST, KEY1, "sorted-set", zadd).acl(cat::SORTEDSET).access(WRITES),
     CommandSpec::new("zincrby", 4, WRITE | DENYOOM | FAST, KEY1, "sorted-set", zincrby)
@@ -74,7 +76,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         .access(WRITES),
     CommandSpec::new("zpopmin", -2, WRITE | FAST, KEY1, "sorted-set", zpopmin).acl(cat::SORTEDSET).access(READS_WRITES),
     CommandSpec::new("zpopmax", -2, WRITE | FAST, KEY1, "sorted-set", zpopmax).acl(cat::SORTEDSET).access(READS_WRITES),
-    CommandSpec::new("zmpop", -4, WRITE, NO_KEYS, "sorted-set", zmpop).acl(cat::SORTEDSET).access(READS_WRITES),
+    CommandSpec::new("zmpop", -4, WRITE, NO_KEYS, "sorted-set", zmpop)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::SORTEDSET)
+        .access(READS_WRITES),
     CommandSpec::new("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, KEYS_BUT_LAST, "sorted-set", bzpopmin)
         .acl(cat::SORTEDSET)
         .access(READS_WRITES),
@@ -82,23 +87,37 @@ pub const COMMANDS: &[CommandSpec] = &[
         .acl(cat::SORTEDSET)
         .access(READS_WRITES),
     CommandSpec::new("bzmpop", -5, WRITE | BLOCKING, NO_KEYS, "sorted-set", bzmpop)
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[]))
         .acl(cat::SORTEDSET)
         .access(READS_WRITES),
     CommandSpec::new("zrandmember", -2, READONLY, KEY1, "sorted-set", zrandmember).acl(cat::SORTEDSET).access(READS),
     CommandSpec::new("zscan", -3, READONLY, KEY1, "sorted-set", zscan).acl(cat::SORTEDSET).access(READS),
-    CommandSpec::new("zunion", -3, READONLY, NO_KEYS, "sorted-set", store::zunion).acl(cat::SORTEDSET).access(READS),
-    CommandSpec::new("zinter", -3, READONLY, NO_KEYS, "sorted-set", store::zinter).acl(cat::SORTEDSET).access(READS),
-    CommandSpec::new("zdiff", -3, READONLY, NO_KEYS, "sorted-set", store::zdiff).acl(cat::SORTEDSET).access(READS),
+    CommandSpec::new("zunion", -3, READONLY, NO_KEYS, "sorted-set", store::zunion)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zinter", -3, READONLY, NO_KEYS, "sorted-set", store::zinter)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zdiff", -3, READONLY, NO_KEYS, "sorted-set", store::zdiff)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::SORTEDSET)
+        .access(READS),
     CommandSpec::new("zintercard", -3, READONLY, NO_KEYS, "sorted-set", store::zintercard)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
         .acl(cat::SORTEDSET)
         .access(READS),
     CommandSpec::new("zunionstore", -4, WRITE | DENYOOM, KEY1, "sorted-set", store::zunionstore)
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[1]))
         .acl(cat::SORTEDSET)
         .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
     CommandSpec::new("zinterstore", -4, WRITE | DENYOOM, KEY1, "sorted-set", store::zinterstore)
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[1]))
         .acl(cat::SORTEDSET)
         .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
     CommandSpec::new("zdiffstore", -4, WRITE | DENYOOM, KEY1, "sorted-set", store::zdiffstore)
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[1]))
         .acl(cat::SORTEDSET)
         .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
 ];
