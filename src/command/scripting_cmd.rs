@@ -43,6 +43,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "scripting", script_help).acl(cat::SCRIPTING),
     CommandSpec::new("load", 3, NOSCRIPT | STALE, NO_KEYS, "scripting", script_load).acl(cat::SCRIPTING),
     CommandSpec::new("exists", -3, NOSCRIPT | STALE, NO_KEYS, "scripting", script_exists).acl(cat::SCRIPTING),
     CommandSpec::new("flush", -2, NOSCRIPT | STALE, NO_KEYS, "scripting", script_flush).acl(cat::SCRIPTING),
@@ -169,6 +170,30 @@ fn script_flush(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     srv.scripting.flush_scripts();
     c.reply.ok();
+    Ok(())
+}
+
+fn script_help(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    super::reply_help(
+        c,
+        "SCRIPT",
+        &[
+            "DEBUG (YES|SYNC|NO)",
+            "    Set the debug mode for subsequent scripts executed.",
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the scripts cache.",
+            "    * SYNC: Synchronously flush the scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+        ],
+    );
     Ok(())
 }
 
