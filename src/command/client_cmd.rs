@@ -58,7 +58,7 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
     let omem = if c.replica.is_some() { srv.output_buffer_usage(c) as usize } else { c.reply.buf.capacity() };
     let tot = omem + c.qbuf.capacity() + std::mem::size_of::<Client>();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -82,9 +82,19 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
         tot,
         events,
         c.last_cmd.map_or("NULL", |id| srv.commands.commands[id].full_name.as_str()),
+        user_name(srv, c),
         redirect_of(c),
         c.reply.resp
     )
+}
+
+/// The client's ACL user as CLIENT LIST names it: `(superuser)` for the internal clients that
+/// run as no user.
+fn user_name(srv: &Server, c: &Client) -> String {
+    match c.user {
+        None => "(superuser)".to_string(),
+        Some(id) => srv.acl.user(id).map_or_else(String::new, |u| String::from_utf8_lossy(&u.name).into_owned()),
+    }
 }
 
 /// The client type names CLIENT LIST/KILL TYPE accept.
@@ -180,6 +190,7 @@ fn client_kill(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let mut laddr: Option<&[u8]> = None;
     let mut ctype: Option<ClientType> = None;
     let mut id: Option<u64> = None;
+    let mut user: Option<crate::acl::UserId> = None;
     let mut skipme = true;
     let old_style = args.len() == 3;
     if old_style {
@@ -205,8 +216,9 @@ fn client_kill(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             } else if args.is(i, "laddr") {
                 laddr = Some(v);
             } else if args.is(i, "user") {
-                if v != b"default" {
-                    return Err(CmdError::err(format!("No such user '{}'", String::from_utf8_lossy(v))));
+                match srv.acl.find(v) {
+                    Some((id, _)) => user = Some(id),
+                    None => return Err(CmdError::err(format!("No such user '{}'", String::from_utf8_lossy(v)))),
                 }
             } else if args.is(i, "skipme") {
                 if v.eq_ignore_ascii_case(b"yes") {
@@ -227,6 +239,7 @@ fn client_kill(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             && laddr.is_none_or(|a| x.laddr.as_bytes() == a)
             && ctype.is_none_or(|t| type_of(x) == t)
             && id.is_none_or(|i| x.id == i)
+            && user.is_none_or(|u| x.user == Some(u))
     };
     let victims: Vec<usize> =
         srv.clients.iter().filter_map(|(slot, x)| x.as_ref().filter(|x| matches(x)).map(|_| slot)).collect();

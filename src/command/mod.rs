@@ -6,6 +6,7 @@
 //! client's buffer and return `Err(CmdError)` for error replies. The checks every command shares
 //! (arity, AUTH, MULTI queueing, read-only replica...) live in `server::dispatch`, never in handlers.
 
+pub mod acl_cmd;
 pub mod bitops;
 pub mod client_cmd;
 pub mod config_cmd;
@@ -121,6 +122,11 @@ impl<'a> Args<'a> {
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         let buf = self.buf;
         self.ranges.iter().map(move |&(s, e)| buf.get(s..e).unwrap_or(&[]))
+    }
+
+    /// The arguments from `from` on, as an argv of their own (ACL DRYRUN's command).
+    pub fn tail(&self, from: usize) -> Args<'a> {
+        Args { buf: self.buf, ranges: self.ranges.get(from..).unwrap_or(&[]) }
     }
 
     /// Argument `i` equals `word`, ignoring ASCII case.
@@ -432,6 +438,7 @@ impl CommandTable {
     pub fn build() -> Self {
         let families: &[&'static [CommandSpec]] = &[
             connection::COMMANDS,
+            acl_cmd::COMMANDS,
             string::COMMANDS,
             bitops::COMMANDS,
             keys::COMMANDS,

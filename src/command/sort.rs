@@ -74,7 +74,7 @@ struct SortOpts<'a> {
     store: Option<&'a [u8]>,
 }
 
-fn parse_opts<'a>(args: &Args<'a>, readonly: bool) -> Result<SortOpts<'a>, CmdError> {
+fn parse_opts<'a>(args: &Args<'a>, readonly: bool, full_key_access: bool) -> Result<SortOpts<'a>, CmdError> {
     let mut o =
         SortOpts { desc: false, alpha: false, limit: None, by: None, dont_sort: false, gets: Vec::new(), store: None };
     let mut j = 2;
@@ -95,9 +95,15 @@ fn parse_opts<'a>(args: &Args<'a>, readonly: bool) -> Result<SortOpts<'a>, CmdEr
         } else if args.is(j, "by") && left >= 1 {
             let pattern = args.get(j + 1);
             o.dont_sort = !pattern.contains(&b'*');
+            if !o.dont_sort && !full_key_access {
+                return Err(CmdError::err("BY option of SORT denied due to insufficient ACL permissions."));
+            }
             o.by = Some(pattern);
             j += 1;
         } else if args.is(j, "get") && left >= 1 {
+            if !full_key_access {
+                return Err(CmdError::err("GET option of SORT denied due to insufficient ACL permissions."));
+            }
             o.gets.push(args.get(j + 1));
             j += 1;
         } else {
@@ -158,7 +164,11 @@ struct Item {
 }
 
 fn sort_generic(srv: &mut Server, c: &mut Client, args: &Args, readonly: bool) -> CmdResult {
-    let mut o = parse_opts(args, readonly)?;
+    // BY and GET patterns reach keys no argument names: only a user who may read any key can use
+    // them.
+    let full_key_access =
+        srv.commands.get(args.get(0)).is_some_and(|cmd| srv.acl_unrestricted_keys(c, cmd.id, args, KeyPerm::READ));
+    let mut o = parse_opts(args, readonly, full_key_access)?;
     let db = c.db;
     let key = args.get(1);
     let elements = match srv.lookup_read(db, key) {

@@ -1,7 +1,8 @@
-//! Command dispatch: the checks every command shares (lookup, arity, AUTH, MULTI queueing, pauses) in
-//! `process_command`, and `call`, which runs a handler, times it, counts it (commandstats, errorstats,
-//! slowlog) and feeds MONITOR. Handlers never repeat these checks.
+//! Command dispatch: the checks every command shares (lookup, arity, AUTH, ACL permissions, MULTI
+//! queueing, pauses) in `process_command`, and `call`, which runs a handler, times it, counts it
+//! (commandstats, errorstats, slowlog) and feeds MONITOR. Handlers never repeat these checks.
 
+use crate::acl::log::Context as AclContext;
 use crate::client::{Client, QueuedCommand, ReplyMode, flags as cflags};
 use crate::command::{Args, Command, Lookup, flags};
 use crate::error::{self, CmdError};
@@ -28,8 +29,15 @@ impl Server {
         let spec = self.commands.commands[cmd_id].spec;
         c.last_cmd = Some(cmd_id);
 
-        if !c.authenticated && !spec.has(flags::NO_AUTH) {
+        if self.auth_required(c) && !spec.has(flags::NO_AUTH) {
             self.reject(c, cmd_id, &error::NOAUTH.into());
+            return;
+        }
+        if let Err(denial) = self.acl_check(c, cmd_id, args) {
+            let context = if c.in_multi() { AclContext::Multi } else { AclContext::Toplevel };
+            self.acl_log_denial(c, c, denial, cmd_id, args, context);
+            let e = self.noperm_error(denial, cmd_id);
+            self.reject(c, cmd_id, &e);
             return;
         }
         // A load that lets the loop turn (a slow script in the AOF, a diskless sync) answers
