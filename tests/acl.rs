@@ -331,3 +331,27 @@ fn bad_user_directives_stop_the_server() {
     assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn secrets_are_redacted_from_slowlog_and_monitor() {
+    let srv = TestServer::start(&[]);
+    let mut mon = srv.raw();
+    mon.roundtrip(b"MONITOR\r\n", b"+OK\r\n");
+    let mut c = srv.raw();
+    c.roundtrip(b"CONFIG SET slowlog-log-slower-than 0\r\n", b"+OK\r\n");
+    c.roundtrip(b"AUTH nobody secret\r\n", b"-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    c.roundtrip(b"ACL SETUSER u on >secret\r\n", b"+OK\r\n");
+    c.roundtrip(b"CONFIG SET requirepass secret\r\n", b"+OK\r\n");
+    c.roundtrip(b"AUTH secret\r\n", b"+OK\r\n");
+    c.send(b"SLOWLOG GET 5\r\n");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    c.s.set_read_timeout(Some(std::time::Duration::from_millis(200))).expect("timeout");
+    let text = String::from_utf8_lossy(&c.read_n(1 << 16)).into_owned();
+    assert!(!text.contains("secret"), "{text}");
+    assert_eq!(text.matches("(redacted)").count(), 1 + 1 + 3 + 2, "{text}");
+    // MONITOR never sees admin commands (ACL, CONFIG) and redacts AUTH.
+    let first = mon.read_line();
+    let second = mon.read_line();
+    assert!(first.ends_with(r#""AUTH" "(redacted)" "(redacted)""#), "{first}");
+    assert!(second.ends_with(r#""AUTH" "(redacted)""#), "{second}");
+}

@@ -853,6 +853,12 @@ impl Config {
     }
 }
 
+/// Whether `name` (or its alias) is a secret such as `requirepass`, whose values SLOWLOG and
+/// MONITOR redact.
+pub fn is_sensitive(name: &[u8]) -> bool {
+    table::lookup(name).is_some_and(|found| TABLE[found.index].has(table::SENSITIVE))
+}
+
 /// The reply Redis gives when applying a CONFIG SET change failed in the
 /// server (e.g. "Unable to listen on this port. Check server logs.").
 pub fn config_set_error(arg_name: &str, reason: &str) -> String {
