@@ -90,7 +90,22 @@ pub struct RevokedChannels {
 
 struct Slot {
     generation: u64,
+    /// The user may run anything: kept up to date with `user` so the per-command check of the
+    /// common case (the default user) is one load.
+    unrestricted: bool,
     user: User,
+}
+
+impl Slot {
+    fn new(generation: u64, user: User) -> Slot {
+        Slot { generation, unrestricted: user.allows_everything(), user }
+    }
+
+    /// Change the user through `f`, keeping `unrestricted` true to it.
+    fn update(&mut self, f: impl FnOnce(&mut User)) {
+        f(&mut self.user);
+        self.unrestricted = self.user.allows_everything();
+    }
 }
 
 /// Every user, by id and by name.
@@ -115,7 +130,7 @@ impl Acl {
         let generation = self.next_generation;
         self.next_generation += 1;
         let name = user.name.clone();
-        let slot = self.slots.insert(Slot { generation, user });
+        let slot = self.slots.insert(Slot::new(generation, user));
         self.by_name.insert(name, slot);
         UserId { slot, generation }
     }
@@ -124,12 +139,18 @@ impl Acl {
         self.slots.get(id.slot).filter(|s| s.generation == id.generation).map(|s| &s.user)
     }
 
+    /// Whether user `id` may run anything (`None`: no such user), without looking at its rules.
+    #[inline]
+    pub fn unrestricted(&self, id: UserId) -> Option<bool> {
+        self.slots.get(id.slot).filter(|s| s.generation == id.generation).map(|s| s.unrestricted)
+    }
+
     pub fn default_user(&self) -> &User {
         &self.slots[DEFAULT_USER.slot].user
     }
 
-    fn default_user_mut(&mut self) -> &mut User {
-        &mut self.slots[DEFAULT_USER.slot].user
+    fn update_default_user(&mut self, f: impl FnOnce(&mut User)) {
+        self.slots[DEFAULT_USER.slot].update(f);
     }
 
     pub fn find(&self, name: &[u8]) -> Option<(UserId, &User)> {
@@ -145,6 +166,7 @@ impl Acl {
 
     /// Whether connections must authenticate: the default user has a password or is off
     /// (Redis's authRequired for a client not authenticated).
+    #[inline]
     pub fn default_needs_auth(&self) -> bool {
         let u = self.default_user();
         !u.nopass || !u.enabled
@@ -158,17 +180,18 @@ impl Acl {
     /// `requirepass`: it replaces the default user's passwords, or makes it nopass when empty
     /// (ACLUpdateDefaultUserPassword).
     pub fn set_default_password(&mut self, password: Option<&[u8]>, ctx: &RuleContext) {
-        let u = self.default_user_mut();
         // resetpass, >password and nopass cannot fail.
-        let _ = u.apply(b"resetpass", ctx);
-        match password {
-            Some(p) => {
-                let _ = u.apply(&[b">".as_slice(), p].concat(), ctx);
+        self.update_default_user(|u| {
+            let _ = u.apply(b"resetpass", ctx);
+            match password {
+                Some(p) => {
+                    let _ = u.apply(&[b">".as_slice(), p].concat(), ctx);
+                }
+                None => {
+                    let _ = u.apply(b"nopass", ctx);
+                }
             }
-            None => {
-                let _ = u.apply(b"nopass", ctx);
-            }
-        }
+        });
     }
 
     /// The user `name` if it is enabled and `password` is one of its passwords (or it is nopass).
@@ -212,7 +235,7 @@ impl Acl {
         };
         let revoked = revoked_channels(&original, &updated).map(|allowed| RevokedChannels { user: id, allowed });
         if let Some(slot) = self.slots.get_mut(id.slot) {
-            slot.user = updated;
+            slot.update(|u| *u = updated);
         }
         Ok(revoked)
     }
@@ -220,7 +243,7 @@ impl Acl {
     /// Add `user`, or give the existing user of that name its rules (keeping its id).
     pub fn put_user(&mut self, user: User) {
         match self.by_name.get(&user.name).and_then(|&slot| self.slots.get_mut(slot)) {
-            Some(existing) => existing.user = user,
+            Some(existing) => existing.update(|u| *u = user),
             None => {
                 self.insert(user);
             }
@@ -259,7 +282,7 @@ impl Acl {
                 self.insert(u);
             }
         }
-        self.default_user_mut().copy_rules_from(&new_default);
+        self.update_default_user(|u| u.copy_rules_from(&new_default));
         removed
     }
 
