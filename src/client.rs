@@ -125,6 +125,9 @@ pub struct Client {
     pub writable_armed: bool,
     pub db: usize,
     pub authenticated: bool,
+    /// The ACL user it runs as; `None` for the internal clients that may do anything (our
+    /// master's link, the AOF replay), as Redis's NULL user.
+    pub user: Option<crate::acl::UserId>,
     pub name: Option<Vec<u8>>,
     pub flags: u32,
     pub reply_mode: ReplyMode,
@@ -187,6 +190,7 @@ impl Client {
             writable_armed: false,
             db: 0,
             authenticated: false,
+            user: Some(crate::acl::DEFAULT_USER),
             name: None,
             flags: 0,
             reply_mode: ReplyMode::On,

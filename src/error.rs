@@ -91,6 +91,24 @@ pub const TIMEOUT_NOT_INTEGER: &str = "ERR timeout is not an integer or out of r
 pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 pub const DENIED: &str = "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
 
+pub const NOPERM_KEYS: &str = "NOPERM this user has no permissions to access one of the keys used as arguments";
+pub const NOPERM_CHANNELS: &str = "NOPERM this user has no permissions to access one of the channels used as arguments";
+
+/// `NOPERM this user has no permissions to run the '<cmd>' command` (the full name, `client|kill`).
+pub fn noperm_command(full_name: &str) -> CmdError {
+    CmdError::from(format!("NOPERM this user has no permissions to run the '{full_name}' command"))
+}
+
+/// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP.`, the sub as
+/// sent.
+pub fn subcommand_syntax(cmd: &str, sub: &[u8]) -> CmdError {
+    let sub = c_string(sub);
+    let mut out = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    out.extend_from_slice(&sub[..sub.len().min(128)]);
+    out.extend_from_slice(format!("'. Try {} HELP.", cmd.to_ascii_uppercase()).as_bytes());
+    CmdError::from(out)
+}
+
 /// `ERR wrong number of arguments for '<cmd>' command`.
 pub fn wrong_arity(name: &str) -> CmdError {
     CmdError::from(format!("ERR wrong number of arguments for '{name}' command"))

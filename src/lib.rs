@@ -2,6 +2,7 @@
 //! and the timers; nothing is shared and nothing is locked.
 //!
 //! Map of the crate:
+//! - `acl`: users, their permissions and the ACL log.
 //! - `server`: the `Server` (owner of everything), its event loop, dispatch, keyspace policy, cron,
 //!   shutdown.
 //! - `client`: one connection's buffers and state. `net`: listening sockets and socket options.
@@ -13,6 +14,7 @@
 //! - `error`: every error text. `numeric`, `glob`, `digest`: Redis's number rules, pattern matching
 //!   and DEBUG DIGEST.
 
+pub mod acl;
 pub mod client;
 pub mod command;
 pub mod config;

@@ -94,6 +94,19 @@ fn main() {
             std::process::exit(1);
         }
     };
+    match server.acl_load_at_startup() {
+        Ok(()) => {}
+        Err(ferrodis::acl::file::StartupError::Config(e)) => {
+            eprint!("{e}");
+            std::process::exit(1);
+        }
+        Err(ferrodis::acl::file::StartupError::Load(lines)) => {
+            for line in lines {
+                log::warn!("{line}");
+            }
+            std::process::exit(1);
+        }
+    }
     if let Err(e) = server.listen() {
         log::warn!("{e}");
         log::warn!("Failed listening on port {port} (TCP), aborting.");

@@ -7,7 +7,8 @@
 //! BITCOUNT and BITPOS scan whole 64-bit words between their partial edge bytes.
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEY1, KeySpec};
+use super::{Args, CommandSpec, KEY1, KeyAccess, KeyPerm, KeySpec, READS, READS_WRITES};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::db::{StrValue, Value};
 use crate::error::{self, CmdError, CmdResult};
@@ -19,13 +20,17 @@ use crate::server::keyspace::EVENT_STRING;
 const BITOP_KEYS: KeySpec = KeySpec { first: 2, last: -1, step: 1 };
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("setbit", 4, WRITE | DENYOOM, KEY1, "bitmap", setbit),
-    CommandSpec::new("getbit", 3, READONLY | FAST, KEY1, "bitmap", getbit),
-    CommandSpec::new("bitcount", -2, READONLY, KEY1, "bitmap", bitcount),
-    CommandSpec::new("bitpos", -3, READONLY, KEY1, "bitmap", bitpos),
-    CommandSpec::new("bitop", -4, WRITE | DENYOOM, BITOP_KEYS, "bitmap", bitop),
-    CommandSpec::new("bitfield", -2, WRITE | DENYOOM, KEY1, "bitmap", bitfield),
-    CommandSpec::new("bitfield_ro", -2, READONLY | FAST, KEY1, "bitmap", bitfield_ro),
+    CommandSpec::new("setbit", 4, WRITE | DENYOOM, KEY1, "bitmap", setbit).acl(cat::BITMAP).access(READS_WRITES),
+    CommandSpec::new("getbit", 3, READONLY | FAST, KEY1, "bitmap", getbit).acl(cat::BITMAP).access(READS),
+    CommandSpec::new("bitcount", -2, READONLY, KEY1, "bitmap", bitcount).acl(cat::BITMAP).access(READS),
+    CommandSpec::new("bitpos", -3, READONLY, KEY1, "bitmap", bitpos).acl(cat::BITMAP).access(READS),
+    CommandSpec::new("bitop", -4, WRITE | DENYOOM, BITOP_KEYS, "bitmap", bitop)
+        .acl(cat::BITMAP)
+        .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
+    CommandSpec::new("bitfield", -2, WRITE | DENYOOM, KEY1, "bitmap", bitfield)
+        .acl(cat::BITMAP)
+        .access(KeyAccess::ByArgs(bitfield_key_access)),
+    CommandSpec::new("bitfield_ro", -2, READONLY | FAST, KEY1, "bitmap", bitfield_ro).acl(cat::BITMAP).access(READS),
 ];
 
 const BITFIELD_TYPE: &str =
@@ -610,6 +615,23 @@ fn apply_field_write(buf: &mut [u8], op: &FieldOp) -> (Option<i64>, bool) {
     }
     set_field(buf, op.offset, op.bits, new);
     (Some(reply), old != new)
+}
+
+/// BITFIELD only reads when every operation is a GET (Redis's bitfieldGetKeys); anything else,
+/// a syntax error included, counts as a write.
+fn bitfield_key_access(args: &Args) -> KeyPerm {
+    let mut i = 2;
+    while i < args.len() {
+        let remaining = args.len() - i - 1;
+        if args.is(i, "get") && remaining >= 2 {
+            i += 3;
+        } else if args.is(i, "overflow") && remaining >= 1 {
+            i += 2;
+        } else {
+            return KeyPerm::READ_WRITE;
+        }
+    }
+    KeyPerm::READ
 }
 
 /// The body of BITFIELD and BITFIELD_RO (which accepts GET only).

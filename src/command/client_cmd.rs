@@ -3,6 +3,7 @@
 
 use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
+use crate::acl::category as cat;
 use crate::client::{Client, ReplyMode, flags as cflags};
 use crate::command::connection::{BAD_CLIENT_NAME, valid_client_name};
 use crate::error::{self, CmdError, CmdResult};
@@ -12,22 +13,35 @@ use crate::server::{Pause, Server, unix_ms};
 pub const COMMANDS: &[CommandSpec] = &[CommandSpec::container("client", -2, 0, "connection", SUBCOMMANDS)];
 
 const SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("id", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_id),
-    CommandSpec::new("info", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_info_cmd),
-    CommandSpec::new("list", -2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_list),
-    CommandSpec::new("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_kill),
-    CommandSpec::new("setname", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_setname),
-    CommandSpec::new("getname", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_getname),
-    CommandSpec::new("reply", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_reply),
-    CommandSpec::new("pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_pause),
-    CommandSpec::new("unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unpause),
-    CommandSpec::new("no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_no_evict),
-    CommandSpec::new("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unblock),
-    CommandSpec::new("tracking", -3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_tracking),
-    CommandSpec::new("caching", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_caching),
-    CommandSpec::new("getredir", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_getredir),
-    CommandSpec::new("trackinginfo", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_trackinginfo),
-    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "connection", client_help),
+    CommandSpec::new("id", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_id).acl(cat::CONNECTION),
+    CommandSpec::new("info", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_info_cmd)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("list", -2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_list)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_kill)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("setname", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_setname)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("getname", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_getname)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("reply", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_reply).acl(cat::CONNECTION),
+    CommandSpec::new("pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_pause)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unpause)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_no_evict)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_unblock)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("tracking", -3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_tracking)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("caching", 3, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_caching)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("getredir", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_getredir)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("trackinginfo", 2, NOSCRIPT | LOADING | STALE, NO_KEYS, "connection", client_trackinginfo)
+        .acl(cat::CONNECTION),
+    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "connection", client_help).acl(cat::CONNECTION),
 ];
 
 /// One CLIENT LIST line (without the trailing newline), Redis 7.0's field order.
@@ -44,7 +58,7 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
     let omem = if c.replica.is_some() { srv.output_buffer_usage(c) as usize } else { c.reply.buf.capacity() };
     let tot = omem + c.qbuf.capacity() + std::mem::size_of::<Client>();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}",
         c.id,
         c.addr,
         c.laddr,
@@ -68,9 +82,19 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
         tot,
         events,
         c.last_cmd.map_or("NULL", |id| srv.commands.commands[id].full_name.as_str()),
+        user_name(srv, c),
         redirect_of(c),
         c.reply.resp
     )
+}
+
+/// The client's ACL user as CLIENT LIST names it: `(superuser)` for the internal clients that
+/// run as no user.
+fn user_name(srv: &Server, c: &Client) -> String {
+    match c.user {
+        None => "(superuser)".to_string(),
+        Some(id) => srv.acl.user(id).map_or_else(String::new, |u| String::from_utf8_lossy(&u.name).into_owned()),
+    }
 }
 
 /// The client type names CLIENT LIST/KILL TYPE accept.
@@ -166,6 +190,7 @@ fn client_kill(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let mut laddr: Option<&[u8]> = None;
     let mut ctype: Option<ClientType> = None;
     let mut id: Option<u64> = None;
+    let mut user: Option<crate::acl::UserId> = None;
     let mut skipme = true;
     let old_style = args.len() == 3;
     if old_style {
@@ -191,8 +216,9 @@ fn client_kill(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             } else if args.is(i, "laddr") {
                 laddr = Some(v);
             } else if args.is(i, "user") {
-                if v != b"default" {
-                    return Err(CmdError::err(format!("No such user '{}'", String::from_utf8_lossy(v))));
+                match srv.acl.find(v) {
+                    Some((id, _)) => user = Some(id),
+                    None => return Err(CmdError::err(format!("No such user '{}'", String::from_utf8_lossy(v)))),
                 }
             } else if args.is(i, "skipme") {
                 if v.eq_ignore_ascii_case(b"yes") {
@@ -213,6 +239,7 @@ fn client_kill(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             && laddr.is_none_or(|a| x.laddr.as_bytes() == a)
             && ctype.is_none_or(|t| type_of(x) == t)
             && id.is_none_or(|i| x.id == i)
+            && user.is_none_or(|u| x.user == Some(u))
     };
     let victims: Vec<usize> =
         srv.clients.iter().filter_map(|(slot, x)| x.as_ref().filter(|x| matches(x)).map(|_| slot)).collect();

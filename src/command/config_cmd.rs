@@ -63,6 +63,11 @@ fn apply_changes(srv: &mut Server, changed: &[&'static str]) -> Result<(), (&'st
             "hz" => srv.hz = srv.config.hz(),
             "maxmemory-policy" | "lfu-log-factor" | "lfu-decay-time" => srv.update_access_clocks(),
             "proc-title-template" => srv.update_proc_title(None),
+            // The old single password is the default user's only one (ACLUpdateDefaultUserPassword).
+            "requirepass" => {
+                let ctx = crate::server::permissions::rule_context(&srv.commands, &srv.config);
+                srv.acl.set_default_password(srv.config.requirepass(), &ctx);
+            }
             "aof-disable-auto-gc" => srv.aof_delete_history_files(),
             "appendonly" => {
                 if !srv.config.appendonly() && srv.aof.is_on() {
@@ -97,7 +102,8 @@ fn config_rewrite(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     let Some(path) = srv.config_file.clone() else {
         return Err(CmdError::err("The server is running without a config file"));
     };
-    match srv.config.rewrite(&path) {
+    let users = srv.acl.describe_all(&srv.commands);
+    match srv.config.rewrite_with_users(&path, Some(&users)) {
         Ok(()) => {
             log::warn!("CONFIG REWRITE executed with success.");
             c.reply.ok();

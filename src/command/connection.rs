@@ -1,18 +1,22 @@
-//! Connection commands: PING, ECHO, SELECT, QUIT, RESET, AUTH, HELLO.
+//! Connection commands: PING, ECHO, SELECT, QUIT, RESET, AUTH, HELLO (and the cluster-only
+//! READONLY, READWRITE and ASKING, refused).
 //!
-//! AUTH compares passwords in constant time; nothing here logs a password.
+//! AUTH and HELLO AUTH authenticate against the ACL users (`crate::acl`, which compares password
+//! digests in constant time); nothing here logs a password.
 
 use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
+use crate::acl::category as cat;
 use crate::client::{Client, ReplyMode, flags as cflags};
 use crate::error::{self, CmdError, CmdResult};
 use crate::server::Server;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("ping", -1, FAST | SENTINEL, NO_KEYS, "connection", ping),
-    CommandSpec::new("echo", 2, FAST, NO_KEYS, "connection", echo),
-    CommandSpec::new("select", 2, LOADING | STALE | FAST, NO_KEYS, "connection", select),
-    CommandSpec::new("quit", -1, ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST, NO_KEYS, "connection", quit),
+    CommandSpec::new("ping", -1, FAST | SENTINEL, NO_KEYS, "connection", ping).acl(cat::CONNECTION),
+    CommandSpec::new("echo", 2, FAST, NO_KEYS, "connection", echo).acl(cat::CONNECTION),
+    CommandSpec::new("select", 2, LOADING | STALE | FAST, NO_KEYS, "connection", select).acl(cat::CONNECTION),
+    CommandSpec::new("quit", -1, ALLOW_BUSY | NO_AUTH | LOADING | STALE | FAST, NO_KEYS, "connection", quit)
+        .acl(cat::CONNECTION),
     CommandSpec::new(
         "reset",
         1,
@@ -20,7 +24,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         NO_KEYS,
         "connection",
         reset,
-    ),
+    )
+    .acl(cat::CONNECTION),
     CommandSpec::new(
         "auth",
         -2,
@@ -28,7 +33,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         NO_KEYS,
         "connection",
         auth,
-    ),
+    )
+    .acl(cat::CONNECTION),
     CommandSpec::new(
         "hello",
         -1,
@@ -36,8 +42,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         NO_KEYS,
         "connection",
         hello,
-    ),
+    )
+    .acl(cat::CONNECTION),
+    // Cluster-mode connection states: refused, as by Redis without cluster support.
+    CommandSpec::new("readonly", 1, FAST | LOADING | STALE, NO_KEYS, "cluster", cluster_disabled).acl(cat::CONNECTION),
+    CommandSpec::new("readwrite", 1, FAST | LOADING | STALE, NO_KEYS, "cluster", cluster_disabled).acl(cat::CONNECTION),
+    CommandSpec::new("asking", 1, FAST, NO_KEYS, "cluster", cluster_disabled).acl(cat::CONNECTION),
 ];
+
+/// READONLY, READWRITE, ASKING: only meaningful in cluster mode, which ferrodis does not have.
+fn cluster_disabled(_: &mut Server, _: &mut Client, _: &Args) -> CmdResult {
+    Err(CmdError::err("This instance has cluster support disabled"))
+}
 
 /// PING [message]
 fn ping(_: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
@@ -101,50 +117,26 @@ fn reset(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
     c.reply.resp = 2;
     c.name = None;
     c.reply_mode = ReplyMode::On;
-    c.authenticated = srv.config.requirepass().is_none();
+    srv.set_default_auth(c);
     c.reply.simple(b"RESET");
     Ok(())
 }
 
-/// Byte comparison whose time does not depend on where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    // Compare fixed-size digests-worth of work: lengths are folded in rather than returned early.
-    let mut diff = (a.len() ^ b.len()) as u64;
-    let n = a.len().max(b.len());
-    for i in 0..n {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= (x ^ y) as u64;
-    }
-    diff == 0
-}
-
-/// Check a username/password pair against the default user (the only user before ACLs).
-pub fn check_credentials(srv: &Server, user: &[u8], pass: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
-    }
-    match srv.config.requirepass() {
-        None => true,
-        Some(expected) => constant_time_eq(expected, pass),
-    }
-}
-
-/// AUTH [username] password
+/// AUTH [username] password: the one-argument form authenticates the default user, and is an
+/// error while that user needs no password.
 fn auth(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(error::SYNTAX.into());
     }
     let (user, pass): (&[u8], &[u8]) = if args.len() == 2 {
-        if srv.config.requirepass().is_none() {
+        if srv.acl.default_user().nopass {
             return Err(error::AUTH_NOT_CONFIGURED.into());
         }
         (b"default", args.get(1))
     } else {
         (args.get(1), args.get(2))
     };
-    if check_credentials(srv, user, pass) {
-        c.authenticated = true;
+    if srv.acl_authenticate(c, user, pass, args.get(0)) {
         c.reply.ok();
         Ok(())
     } else {
@@ -175,10 +167,9 @@ fn hello(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     while j < args.len() {
         let more = args.len() - 1 - j;
         if args.is(j, "auth") && more >= 2 {
-            if !check_credentials(srv, args.get(j + 1), args.get(j + 2)) {
+            if !srv.acl_authenticate(c, args.get(j + 1), args.get(j + 2), args.get(0)) {
                 return Err(error::WRONGPASS.into());
             }
-            c.authenticated = true;
             j += 3;
         } else if args.is(j, "setname") && more >= 1 {
             let name = args.get(j + 1);
@@ -217,15 +208,4 @@ fn hello(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     r.bulk(b"modules");
     r.array(0);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn constant_time_eq_works() {
-        assert!(super::constant_time_eq(b"abc", b"abc"));
-        assert!(!super::constant_time_eq(b"abc", b"abd"));
-        assert!(!super::constant_time_eq(b"abc", b"abcd"));
-        assert!(!super::constant_time_eq(b"", b"a"));
-    }
 }

@@ -5,22 +5,23 @@
 //! a replica keeps it and lets its master decide.
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEY1};
+use super::{Args, CommandSpec, KEY1, READS, WRITES};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
 use crate::server::keyspace::EVENT_GENERIC;
 use crate::server::{Server, unix_ms};
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("expire", -3, WRITE | FAST, KEY1, "generic", expire),
-    CommandSpec::new("pexpire", -3, WRITE | FAST, KEY1, "generic", pexpire),
-    CommandSpec::new("expireat", -3, WRITE | FAST, KEY1, "generic", expireat),
-    CommandSpec::new("pexpireat", -3, WRITE | FAST, KEY1, "generic", pexpireat),
-    CommandSpec::new("ttl", 2, READONLY | FAST, KEY1, "generic", ttl),
-    CommandSpec::new("pttl", 2, READONLY | FAST, KEY1, "generic", pttl),
-    CommandSpec::new("expiretime", 2, READONLY | FAST, KEY1, "generic", expiretime),
-    CommandSpec::new("pexpiretime", 2, READONLY | FAST, KEY1, "generic", pexpiretime),
-    CommandSpec::new("persist", 2, WRITE | FAST, KEY1, "generic", persist),
+    CommandSpec::new("expire", -3, WRITE | FAST, KEY1, "generic", expire).acl(cat::KEYSPACE).access(WRITES),
+    CommandSpec::new("pexpire", -3, WRITE | FAST, KEY1, "generic", pexpire).acl(cat::KEYSPACE).access(WRITES),
+    CommandSpec::new("expireat", -3, WRITE | FAST, KEY1, "generic", expireat).acl(cat::KEYSPACE).access(WRITES),
+    CommandSpec::new("pexpireat", -3, WRITE | FAST, KEY1, "generic", pexpireat).acl(cat::KEYSPACE).access(WRITES),
+    CommandSpec::new("ttl", 2, READONLY | FAST, KEY1, "generic", ttl).acl(cat::KEYSPACE).access(READS),
+    CommandSpec::new("pttl", 2, READONLY | FAST, KEY1, "generic", pttl).acl(cat::KEYSPACE).access(READS),
+    CommandSpec::new("expiretime", 2, READONLY | FAST, KEY1, "generic", expiretime).acl(cat::KEYSPACE).access(READS),
+    CommandSpec::new("pexpiretime", 2, READONLY | FAST, KEY1, "generic", pexpiretime).acl(cat::KEYSPACE).access(READS),
+    CommandSpec::new("persist", 2, WRITE | FAST, KEY1, "generic", persist).acl(cat::KEYSPACE).access(WRITES),
 ];
 
 #[derive(Default)]

@@ -7,7 +7,8 @@
 
 use super::flags::*;
 use super::keys::parse_scan_cursor;
-use super::{Args, CommandSpec, KEY1};
+use super::{Args, CommandSpec, KEY1, METADATA_ONLY, READS, READS_WRITES, WRITES};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::db::hash::{HashValue, Limits};
 use crate::db::listpack::LpValue;
@@ -19,22 +20,24 @@ use crate::server::Server;
 use crate::server::keyspace::{EVENT_GENERIC, EVENT_HASH};
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("hset", -4, WRITE | DENYOOM | FAST, KEY1, "hash", hset),
-    CommandSpec::new("hsetnx", 4, WRITE | DENYOOM | FAST, KEY1, "hash", hsetnx),
-    CommandSpec::new("hmset", -4, WRITE | DENYOOM | FAST, KEY1, "hash", hmset),
-    CommandSpec::new("hget", 3, READONLY | FAST, KEY1, "hash", hget),
-    CommandSpec::new("hmget", -3, READONLY | FAST, KEY1, "hash", hmget),
-    CommandSpec::new("hdel", -3, WRITE | FAST, KEY1, "hash", hdel),
-    CommandSpec::new("hlen", 2, READONLY | FAST, KEY1, "hash", hlen),
-    CommandSpec::new("hstrlen", 3, READONLY | FAST, KEY1, "hash", hstrlen),
-    CommandSpec::new("hexists", 3, READONLY | FAST, KEY1, "hash", hexists),
-    CommandSpec::new("hkeys", 2, READONLY, KEY1, "hash", hkeys),
-    CommandSpec::new("hvals", 2, READONLY, KEY1, "hash", hvals),
-    CommandSpec::new("hgetall", 2, READONLY, KEY1, "hash", hgetall),
-    CommandSpec::new("hincrby", 4, WRITE | DENYOOM | FAST, KEY1, "hash", hincrby),
-    CommandSpec::new("hincrbyfloat", 4, WRITE | DENYOOM | FAST, KEY1, "hash", hincrbyfloat),
-    CommandSpec::new("hscan", -3, READONLY, KEY1, "hash", hscan),
-    CommandSpec::new("hrandfield", -2, READONLY, KEY1, "hash", hrandfield),
+    CommandSpec::new("hset", -4, WRITE | DENYOOM | FAST, KEY1, "hash", hset).acl(cat::HASH).access(WRITES),
+    CommandSpec::new("hsetnx", 4, WRITE | DENYOOM | FAST, KEY1, "hash", hsetnx).acl(cat::HASH).access(WRITES),
+    CommandSpec::new("hmset", -4, WRITE | DENYOOM | FAST, KEY1, "hash", hmset).acl(cat::HASH).access(WRITES),
+    CommandSpec::new("hget", 3, READONLY | FAST, KEY1, "hash", hget).acl(cat::HASH).access(READS),
+    CommandSpec::new("hmget", -3, READONLY | FAST, KEY1, "hash", hmget).acl(cat::HASH).access(READS),
+    CommandSpec::new("hdel", -3, WRITE | FAST, KEY1, "hash", hdel).acl(cat::HASH).access(WRITES),
+    CommandSpec::new("hlen", 2, READONLY | FAST, KEY1, "hash", hlen).acl(cat::HASH).access(METADATA_ONLY),
+    CommandSpec::new("hstrlen", 3, READONLY | FAST, KEY1, "hash", hstrlen).acl(cat::HASH).access(METADATA_ONLY),
+    CommandSpec::new("hexists", 3, READONLY | FAST, KEY1, "hash", hexists).acl(cat::HASH).access(METADATA_ONLY),
+    CommandSpec::new("hkeys", 2, READONLY, KEY1, "hash", hkeys).acl(cat::HASH).access(READS),
+    CommandSpec::new("hvals", 2, READONLY, KEY1, "hash", hvals).acl(cat::HASH).access(READS),
+    CommandSpec::new("hgetall", 2, READONLY, KEY1, "hash", hgetall).acl(cat::HASH).access(READS),
+    CommandSpec::new("hincrby", 4, WRITE | DENYOOM | FAST, KEY1, "hash", hincrby).acl(cat::HASH).access(READS_WRITES),
+    CommandSpec::new("hincrbyfloat", 4, WRITE | DENYOOM | FAST, KEY1, "hash", hincrbyfloat)
+        .acl(cat::HASH)
+        .access(READS_WRITES),
+    CommandSpec::new("hscan", -3, READONLY, KEY1, "hash", hscan).acl(cat::HASH).access(READS),
+    CommandSpec::new("hrandfield", -2, READONLY, KEY1, "hash", hrandfield).acl(cat::HASH).access(READS),
 ];
 
 /// HRANDFIELD's count bound without WITHVALUES (Redis accepts -LONG_MAX..LONG_MAX).

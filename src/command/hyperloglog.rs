@@ -4,7 +4,8 @@
 //! (a PFCOUNT that refreshes the cached cardinality dirties the key and is propagated).
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEY1, KEYS_ALL};
+use super::{Args, CommandSpec, KEY1, KEYS_ALL, KeyAccess, KeyPerm, READS, WRITES};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::db::hyperloglog::{self as hll, Encoding};
 use crate::db::{Object, StrValue, Value};
@@ -13,11 +14,19 @@ use crate::server::Server;
 use crate::server::keyspace::EVENT_STRING;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("pfadd", -2, WRITE | DENYOOM | FAST, KEY1, "hyperloglog", pfadd),
-    CommandSpec::new("pfcount", -2, READONLY | MAY_REPLICATE, KEYS_ALL, "hyperloglog", pfcount),
-    CommandSpec::new("pfmerge", -2, WRITE | DENYOOM, KEYS_ALL, "hyperloglog", pfmerge),
-    CommandSpec::new("pfdebug", 3, WRITE | DENYOOM | ADMIN, PFDEBUG_KEY, "hyperloglog", pfdebug),
-    CommandSpec::new("pfselftest", 1, ADMIN, super::NO_KEYS, "hyperloglog", pfselftest),
+    CommandSpec::new("pfadd", -2, WRITE | DENYOOM | FAST, KEY1, "hyperloglog", pfadd)
+        .acl(cat::HYPERLOGLOG)
+        .access(WRITES),
+    CommandSpec::new("pfcount", -2, READONLY | MAY_REPLICATE, KEYS_ALL, "hyperloglog", pfcount)
+        .acl(cat::HYPERLOGLOG)
+        .access(READS),
+    CommandSpec::new("pfmerge", -2, WRITE | DENYOOM, KEYS_ALL, "hyperloglog", pfmerge)
+        .acl(cat::HYPERLOGLOG)
+        .access(KeyAccess::FirstThen(KeyPerm::READ_WRITE, KeyPerm::READ)),
+    CommandSpec::new("pfdebug", 3, WRITE | DENYOOM | ADMIN, PFDEBUG_KEY, "hyperloglog", pfdebug)
+        .acl(cat::HYPERLOGLOG)
+        .access(READS),
+    CommandSpec::new("pfselftest", 1, ADMIN, super::NO_KEYS, "hyperloglog", pfselftest).acl(cat::HYPERLOGLOG),
 ];
 
 const PFDEBUG_KEY: super::KeySpec = super::KeySpec { first: 2, last: 2, step: 1 };

@@ -8,12 +8,13 @@ use std::fmt::Write as _;
 
 use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::error::CmdResult;
 use crate::server::{Server, unix_ms, unix_us};
 
 pub const COMMANDS: &[CommandSpec] =
-    &[CommandSpec::new("info", -1, LOADING | STALE | SENTINEL, NO_KEYS, "server", info)];
+    &[CommandSpec::new("info", -1, LOADING | STALE | SENTINEL, NO_KEYS, "server", info).acl(cat::DANGEROUS)];
 
 const DEFAULT_SECTIONS: &[&str] = &[
     "server",

@@ -3,7 +3,8 @@
 //! These report on the command table and the server; they never change the keyspace.
 
 use super::flags::*;
-use super::{Args, Command, CommandSpec, NO_KEYS};
+use super::{Args, ChannelArgs, Command, CommandSpec, NO_KEYS, READS_WRITES};
+use crate::acl::category as cat;
 use crate::client::{Client, flags as cflags};
 use crate::error::{CmdError, CmdResult};
 use crate::glob::string_match;
@@ -19,19 +20,22 @@ pub const COMMANDS: &[CommandSpec] = &[
         group: "server",
         subcommands: COMMAND_SUBCOMMANDS,
         getkeys: None,
+        acl_categories: cat::CONNECTION,
+        key_access: READS_WRITES,
+        channels: ChannelArgs::None,
     },
     CommandSpec::container("slowlog", -2, 0, "server", SLOWLOG_SUBCOMMANDS),
     CommandSpec::new("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, NO_KEYS, "server", monitor),
 ];
 
 const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("count", 2, LOADING | STALE, NO_KEYS, "server", command_count),
-    CommandSpec::new("info", -2, LOADING | STALE, NO_KEYS, "server", command_info),
-    CommandSpec::new("docs", -2, LOADING | STALE, NO_KEYS, "server", command_docs),
-    CommandSpec::new("list", -2, LOADING | STALE, NO_KEYS, "server", command_list),
-    CommandSpec::new("getkeys", -3, LOADING | STALE, NO_KEYS, "server", command_getkeys),
-    CommandSpec::new("getkeysandflags", -3, LOADING | STALE, NO_KEYS, "server", command_getkeys),
-    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "server", command_help),
+    CommandSpec::new("count", 2, LOADING | STALE, NO_KEYS, "server", command_count).acl(cat::CONNECTION),
+    CommandSpec::new("info", -2, LOADING | STALE, NO_KEYS, "server", command_info).acl(cat::CONNECTION),
+    CommandSpec::new("docs", -2, LOADING | STALE, NO_KEYS, "server", command_docs).acl(cat::CONNECTION),
+    CommandSpec::new("list", -2, LOADING | STALE, NO_KEYS, "server", command_list).acl(cat::CONNECTION),
+    CommandSpec::new("getkeys", -3, LOADING | STALE, NO_KEYS, "server", command_getkeys).acl(cat::CONNECTION),
+    CommandSpec::new("getkeysandflags", -3, LOADING | STALE, NO_KEYS, "server", command_getkeys).acl(cat::CONNECTION),
+    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "server", command_help).acl(cat::CONNECTION),
 ];
 
 const SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
@@ -40,62 +44,6 @@ const SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("reset", 2, ADMIN | LOADING | STALE, NO_KEYS, "server", slowlog_reset),
     CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "server", slowlog_help),
 ];
-
-/// Redis's ACL categories for a command, derived from its flags and group.
-/// ACL categories in the order Redis prints them (the bit order of its category table).
-const CATEGORY_ORDER: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
-
-fn categories(spec: &CommandSpec) -> Vec<String> {
-    let mut cats: Vec<&str> = Vec::new();
-    let group_cat = match spec.group {
-        "generic" => Some("keyspace"),
-        "sorted-set" => Some("sortedset"),
-        "transactions" => Some("transaction"),
-        "server" => None,
-        other => Some(other),
-    };
-    cats.extend(group_cat);
-    if spec.has(WRITE) {
-        cats.push("write");
-    }
-    if spec.has(READONLY) {
-        cats.push("read");
-    }
-    if spec.has(ADMIN) {
-        cats.push("admin");
-        cats.push("dangerous");
-    }
-    if spec.has(PUBSUB) {
-        cats.push("pubsub");
-    }
-    cats.push(if spec.has(FAST) { "fast" } else { "slow" });
-    if spec.has(BLOCKING) {
-        cats.push("blocking");
-    }
-    CATEGORY_ORDER.iter().filter(|c| cats.contains(c)).map(|c| format!("@{c}")).collect()
-}
 
 fn reply_command_info(srv: &Server, c: &mut Client, cmd: &Command) {
     let spec = cmd.spec;
@@ -111,10 +59,9 @@ fn reply_command_info(srv: &Server, c: &mut Client, cmd: &Command) {
     r.int(spec.keys.first as i64);
     r.int(spec.keys.last as i64);
     r.int(spec.keys.step as i64);
-    let cats = categories(spec);
-    r.set(cats.len());
-    for cat in cats {
-        r.simple(cat.as_bytes());
+    r.set(cmd.acl_categories.count_ones() as usize);
+    for name in crate::acl::category::names(cmd.acl_categories) {
+        r.simple(format!("@{name}").as_bytes());
     }
     r.set(0);
     r.array(0);
@@ -213,10 +160,7 @@ fn command_list(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             None => true,
             Some((kind, value)) => match kind.as_slice() {
                 b"module" => false,
-                b"aclcat" => {
-                    let want = format!("@{}", String::from_utf8_lossy(value).to_ascii_lowercase());
-                    categories(cmd.spec).contains(&want)
-                }
+                b"aclcat" => crate::acl::category::by_name(value).is_some_and(|cat| cmd.acl_categories & cat != 0),
                 b"pattern" => string_match(value, cmd.full_name.as_bytes(), true),
                 _ => return Err(crate::error::SYNTAX.into()),
             },

@@ -5,7 +5,10 @@
 //! buckets), as Redis.
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEY1, KEY1_2, KEYS_ALL, NO_KEYS};
+use super::{
+    Args, CommandSpec, KEY1, KEY1_2, KEYS_ALL, KeyAccess, KeyPerm, METADATA_ONLY, NO_KEYS, READS_WRITES, WRITES,
+};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::db::access_clock::AccessPolicy;
 use crate::error::{self, CmdError, CmdResult};
@@ -15,31 +18,47 @@ use crate::server::Server;
 use crate::server::keyspace::EVENT_GENERIC;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("del", -2, WRITE, KEYS_ALL, "generic", del),
-    CommandSpec::new("unlink", -2, WRITE | FAST, KEYS_ALL, "generic", del),
-    CommandSpec::new("exists", -2, READONLY | FAST, KEYS_ALL, "generic", exists),
-    CommandSpec::new("type", 2, READONLY | FAST, KEY1, "generic", type_cmd),
-    CommandSpec::new("keys", 2, READONLY, NO_KEYS, "generic", keys),
-    CommandSpec::new("scan", -2, READONLY | TOUCHES_ARBITRARY_KEYS, NO_KEYS, "generic", scan),
-    CommandSpec::new("randomkey", 1, READONLY | TOUCHES_ARBITRARY_KEYS, NO_KEYS, "generic", randomkey),
-    CommandSpec::new("rename", 3, WRITE, KEY1_2, "generic", rename),
-    CommandSpec::new("renamenx", 3, WRITE | FAST, KEY1_2, "generic", renamenx),
-    CommandSpec::new("touch", -2, READONLY | FAST, KEYS_ALL, "generic", touch),
-    CommandSpec::new("dbsize", 1, READONLY | FAST, NO_KEYS, "server", dbsize),
-    CommandSpec::new("swapdb", 3, WRITE | FAST, NO_KEYS, "server", swapdb),
-    CommandSpec::new("move", 3, WRITE | FAST, KEY1, "generic", move_cmd),
-    CommandSpec::new("copy", -3, WRITE | DENYOOM, KEY1_2, "generic", copy),
-    CommandSpec::new("flushdb", -1, WRITE, NO_KEYS, "server", flushdb),
-    CommandSpec::new("flushall", -1, WRITE, NO_KEYS, "server", flushall),
+    CommandSpec::new("del", -2, WRITE, KEYS_ALL, "generic", del).acl(cat::KEYSPACE).access(WRITES),
+    CommandSpec::new("unlink", -2, WRITE | FAST, KEYS_ALL, "generic", del).acl(cat::KEYSPACE).access(WRITES),
+    CommandSpec::new("exists", -2, READONLY | FAST, KEYS_ALL, "generic", exists)
+        .acl(cat::KEYSPACE)
+        .access(METADATA_ONLY),
+    CommandSpec::new("type", 2, READONLY | FAST, KEY1, "generic", type_cmd).acl(cat::KEYSPACE).access(METADATA_ONLY),
+    CommandSpec::new("keys", 2, READONLY, NO_KEYS, "generic", keys).acl(cat::KEYSPACE | cat::DANGEROUS),
+    CommandSpec::new("scan", -2, READONLY | TOUCHES_ARBITRARY_KEYS, NO_KEYS, "generic", scan).acl(cat::KEYSPACE),
+    CommandSpec::new("randomkey", 1, READONLY | TOUCHES_ARBITRARY_KEYS, NO_KEYS, "generic", randomkey).acl(cat::KEYSPACE),
+    CommandSpec::new("rename", 3, WRITE, KEY1_2, "generic", rename)
+        .acl(cat::KEYSPACE)
+        .access(KeyAccess::FirstThen(KeyPerm::READ_WRITE, KeyPerm::WRITE)),
+    CommandSpec::new("renamenx", 3, WRITE | FAST, KEY1_2, "generic", renamenx)
+        .acl(cat::KEYSPACE)
+        .access(KeyAccess::FirstThen(KeyPerm::READ_WRITE, KeyPerm::WRITE)),
+    CommandSpec::new("touch", -2, READONLY | FAST, KEYS_ALL, "generic", touch).acl(cat::KEYSPACE).access(METADATA_ONLY),
+    CommandSpec::new("dbsize", 1, READONLY | FAST, NO_KEYS, "server", dbsize).acl(cat::KEYSPACE),
+    CommandSpec::new("swapdb", 3, WRITE | FAST, NO_KEYS, "server", swapdb).acl(cat::KEYSPACE | cat::DANGEROUS),
+    CommandSpec::new("move", 3, WRITE | FAST, KEY1, "generic", move_cmd).acl(cat::KEYSPACE).access(READS_WRITES),
+    CommandSpec::new("copy", -3, WRITE | DENYOOM, KEY1_2, "generic", copy)
+        .acl(cat::KEYSPACE)
+        .access(KeyAccess::FirstThen(KeyPerm::READ, KeyPerm::WRITE)),
+    CommandSpec::new("flushdb", -1, WRITE, NO_KEYS, "server", flushdb).acl(cat::KEYSPACE | cat::DANGEROUS),
+    CommandSpec::new("flushall", -1, WRITE, NO_KEYS, "server", flushall).acl(cat::KEYSPACE | cat::DANGEROUS),
     CommandSpec::container("object", -2, 0, "generic", OBJECT_SUBCOMMANDS),
 ];
 
 const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("encoding", 3, READONLY, KeySpecAt2::SPEC, "generic", object_encoding),
-    CommandSpec::new("refcount", 3, READONLY, KeySpecAt2::SPEC, "generic", object_refcount),
-    CommandSpec::new("idletime", 3, READONLY, KeySpecAt2::SPEC, "generic", object_idletime),
-    CommandSpec::new("freq", 3, READONLY, KeySpecAt2::SPEC, "generic", object_freq),
-    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "generic", object_help),
+    CommandSpec::new("encoding", 3, READONLY, KeySpecAt2::SPEC, "generic", object_encoding)
+        .acl(cat::KEYSPACE)
+        .access(METADATA_ONLY),
+    CommandSpec::new("refcount", 3, READONLY, KeySpecAt2::SPEC, "generic", object_refcount)
+        .acl(cat::KEYSPACE)
+        .access(METADATA_ONLY),
+    CommandSpec::new("idletime", 3, READONLY, KeySpecAt2::SPEC, "generic", object_idletime)
+        .acl(cat::KEYSPACE)
+        .access(METADATA_ONLY),
+    CommandSpec::new("freq", 3, READONLY, KeySpecAt2::SPEC, "generic", object_freq)
+        .acl(cat::KEYSPACE)
+        .access(METADATA_ONLY),
+    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "generic", object_help).acl(cat::KEYSPACE),
 ];
 
 /// OBJECT subcommands take their key at position 2.

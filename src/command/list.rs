@@ -7,7 +7,10 @@
 //! replies exactly as the non-blocking form would. Handlers never wait themselves.
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEY1, KEY1_2, KeySpec, NO_KEYS};
+use super::{
+    Args, CommandSpec, KEY1, KEY1_2, KeyAccess, KeyPerm, KeySpec, METADATA_ONLY, NO_KEYS, READS, READS_WRITES, WRITES,
+};
+use crate::acl::category as cat;
 use crate::client::{Client, flags as cflags};
 use crate::db::list::{End, ListLimits, ListValue};
 use crate::db::listpack::LpValue;
@@ -22,29 +25,46 @@ use crate::server::propagation::int_arg;
 const KEYS_BUT_LAST: KeySpec = KeySpec { first: 1, last: -2, step: 1 };
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("lpush", -3, WRITE | DENYOOM | FAST, KEY1, "list", lpush),
-    CommandSpec::new("rpush", -3, WRITE | DENYOOM | FAST, KEY1, "list", rpush),
-    CommandSpec::new("lpushx", -3, WRITE | DENYOOM | FAST, KEY1, "list", lpushx),
-    CommandSpec::new("rpushx", -3, WRITE | DENYOOM | FAST, KEY1, "list", rpushx),
-    CommandSpec::new("lpop", -2, WRITE | FAST, KEY1, "list", lpop),
-    CommandSpec::new("rpop", -2, WRITE | FAST, KEY1, "list", rpop),
-    CommandSpec::new("llen", 2, READONLY | FAST, KEY1, "list", llen),
-    CommandSpec::new("lrange", 4, READONLY, KEY1, "list", lrange),
-    CommandSpec::new("lindex", 3, READONLY, KEY1, "list", lindex),
-    CommandSpec::new("lset", 4, WRITE | DENYOOM, KEY1, "list", lset),
-    CommandSpec::new("linsert", 5, WRITE | DENYOOM, KEY1, "list", linsert),
-    CommandSpec::new("lrem", 4, WRITE, KEY1, "list", lrem),
-    CommandSpec::new("ltrim", 4, WRITE, KEY1, "list", ltrim),
-    CommandSpec::new("lpos", -3, READONLY, KEY1, "list", lpos),
-    CommandSpec::new("rpoplpush", 3, WRITE | DENYOOM, KEY1_2, "list", rpoplpush),
-    CommandSpec::new("lmove", 5, WRITE | DENYOOM, KEY1_2, "list", lmove),
-    CommandSpec::new("lmpop", -4, WRITE, NO_KEYS, "list", lmpop).with_getkeys(|a| super::numkeys_positions(a, 1, &[])),
-    CommandSpec::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, KEYS_BUT_LAST, "list", blpop),
-    CommandSpec::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, KEYS_BUT_LAST, "list", brpop),
-    CommandSpec::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KEY1_2, "list", brpoplpush),
-    CommandSpec::new("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KEY1_2, "list", blmove),
+    CommandSpec::new("lpush", -3, WRITE | DENYOOM | FAST, KEY1, "list", lpush).acl(cat::LIST).access(WRITES),
+    CommandSpec::new("rpush", -3, WRITE | DENYOOM | FAST, KEY1, "list", rpush).acl(cat::LIST).access(WRITES),
+    CommandSpec::new("lpushx", -3, WRITE | DENYOOM | FAST, KEY1, "list", lpushx).acl(cat::LIST).access(WRITES),
+    CommandSpec::new("rpushx", -3, WRITE | DENYOOM | FAST, KEY1, "list", rpushx).acl(cat::LIST).access(WRITES),
+    CommandSpec::new("lpop", -2, WRITE | FAST, KEY1, "list", lpop).acl(cat::LIST).access(READS_WRITES),
+    CommandSpec::new("rpop", -2, WRITE | FAST, KEY1, "list", rpop).acl(cat::LIST).access(READS_WRITES),
+    CommandSpec::new("llen", 2, READONLY | FAST, KEY1, "list", llen).acl(cat::LIST).access(METADATA_ONLY),
+    CommandSpec::new("lrange", 4, READONLY, KEY1, "list", lrange).acl(cat::LIST).access(READS),
+    CommandSpec::new("lindex", 3, READONLY, KEY1, "list", lindex).acl(cat::LIST).access(READS),
+    CommandSpec::new("lset", 4, WRITE | DENYOOM, KEY1, "list", lset).acl(cat::LIST).access(WRITES),
+    CommandSpec::new("linsert", 5, WRITE | DENYOOM, KEY1, "list", linsert).acl(cat::LIST).access(WRITES),
+    CommandSpec::new("lrem", 4, WRITE, KEY1, "list", lrem).acl(cat::LIST).access(WRITES),
+    CommandSpec::new("ltrim", 4, WRITE, KEY1, "list", ltrim).acl(cat::LIST).access(WRITES),
+    CommandSpec::new("lpos", -3, READONLY, KEY1, "list", lpos).acl(cat::LIST).access(READS),
+    CommandSpec::new("rpoplpush", 3, WRITE | DENYOOM, KEY1_2, "list", rpoplpush)
+        .acl(cat::LIST)
+        .access(KeyAccess::FirstThen(KeyPerm::READ_WRITE, KeyPerm::WRITE)),
+    CommandSpec::new("lmove", 5, WRITE | DENYOOM, KEY1_2, "list", lmove)
+        .acl(cat::LIST)
+        .access(KeyAccess::FirstThen(KeyPerm::READ_WRITE, KeyPerm::WRITE)),
+    CommandSpec::new("lmpop", -4, WRITE, NO_KEYS, "list", lmpop)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::LIST)
+        .access(READS_WRITES),
+    CommandSpec::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, KEYS_BUT_LAST, "list", blpop)
+        .acl(cat::LIST)
+        .access(READS_WRITES),
+    CommandSpec::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, KEYS_BUT_LAST, "list", brpop)
+        .acl(cat::LIST)
+        .access(READS_WRITES),
+    CommandSpec::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KEY1_2, "list", brpoplpush)
+        .acl(cat::LIST)
+        .access(KeyAccess::FirstThen(KeyPerm::READ_WRITE, KeyPerm::WRITE)),
+    CommandSpec::new("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, KEY1_2, "list", blmove)
+        .acl(cat::LIST)
+        .access(KeyAccess::FirstThen(KeyPerm::READ_WRITE, KeyPerm::WRITE)),
     CommandSpec::new("blmpop", -5, WRITE | BLOCKING, NO_KEYS, "list", blmpop)
-        .with_getkeys(|a| super::numkeys_positions(a, 2, &[])),
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[]))
+        .acl(cat::LIST)
+        .access(READS_WRITES),
 ];
 
 impl Server {

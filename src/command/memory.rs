@@ -5,7 +5,7 @@
 //! in Redis.
 
 use super::flags::*;
-use super::{Args, CommandSpec, KeySpec, NO_KEYS};
+use super::{Args, CommandSpec, KeySpec, METADATA_ONLY, NO_KEYS};
 use crate::client::Client;
 use crate::db::Object;
 use crate::error::{self, CmdResult};
@@ -14,7 +14,8 @@ use crate::server::Server;
 pub const COMMANDS: &[CommandSpec] = &[CommandSpec::container("memory", -2, 0, "server", SUBCOMMANDS)];
 
 const SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("usage", -3, READONLY, KeySpec { first: 2, last: 2, step: 1 }, "server", usage),
+    CommandSpec::new("usage", -3, READONLY, KeySpec { first: 2, last: 2, step: 1 }, "server", usage)
+        .access(METADATA_ONLY),
     CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "server", help),
 ];
 

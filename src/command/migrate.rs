@@ -13,7 +13,8 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use super::flags::*;
-use super::{Args, CommandSpec, NO_KEYS};
+use super::{Args, CommandSpec, NO_KEYS, READS_WRITES};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::db::NO_EXPIRE;
 use crate::error::{self, CmdError, CmdResult};
@@ -21,8 +22,10 @@ use crate::persistence::rdb;
 use crate::server::propagation::{encode_command, int_arg};
 use crate::server::{Server, unix_ms};
 
-pub const COMMANDS: &[CommandSpec] =
-    &[CommandSpec::new("migrate", -6, WRITE, NO_KEYS, "generic", migrate).with_getkeys(migrate_keys)];
+pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new("migrate", -6, WRITE, NO_KEYS, "generic", migrate)
+    .with_getkeys(migrate_keys)
+    .acl(cat::KEYSPACE | cat::DANGEROUS)
+    .access(READS_WRITES)];
 
 /// Connections kept at most; a new one beyond it replaces one at random.
 const CACHE_ITEMS: usize = 64;

@@ -6,6 +6,7 @@
 //! client's buffer and return `Err(CmdError)` for error replies. The checks every command shares
 //! (arity, AUTH, MULTI queueing, read-only replica...) live in `server::dispatch`, never in handlers.
 
+pub mod acl_cmd;
 pub mod bitops;
 pub mod client_cmd;
 pub mod config_cmd;
@@ -126,6 +127,11 @@ impl<'a> Args<'a> {
         self.ranges.iter().map(move |&(s, e)| buf.get(s..e).unwrap_or(&[]))
     }
 
+    /// The arguments from `from` on, as an argv of their own (ACL DRYRUN's command).
+    pub fn tail(&self, from: usize) -> Args<'a> {
+        Args { buf: self.buf, ranges: self.ranges.get(from..).unwrap_or(&[]) }
+    }
+
     /// Argument `i` equals `word`, ignoring ASCII case.
     pub fn is(&self, i: usize, word: &str) -> bool {
         self.get(i).eq_ignore_ascii_case(word.as_bytes())
@@ -191,6 +197,92 @@ pub const KEYS_ALL: KeySpec = KeySpec { first: 1, last: -1, step: 1 };
 pub const KEYS_PAIRS: KeySpec = KeySpec { first: 1, last: -1, step: 2 };
 pub const KEY1_2: KeySpec = KeySpec { first: 1, last: 2, step: 1 };
 
+/// What a command does with one of its keys, for `%R~` / `%W~` key permissions: Redis's key-spec
+/// flags reduced to the two ACL cares about (ACCESS reads the value; INSERT, DELETE and UPDATE
+/// write it). Neither means the command only looks at the key's existence, type or size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPerm(u8);
+
+impl KeyPerm {
+    pub const NONE: KeyPerm = KeyPerm(0);
+    pub const READ: KeyPerm = KeyPerm(1);
+    pub const WRITE: KeyPerm = KeyPerm(2);
+    pub const READ_WRITE: KeyPerm = KeyPerm(3);
+
+    /// Whether every permission in `needed` is in `self`.
+    pub fn covers(self, needed: KeyPerm) -> bool {
+        self.0 & needed.0 == needed.0
+    }
+
+    pub fn union(self, other: KeyPerm) -> KeyPerm {
+        KeyPerm(self.0 | other.0)
+    }
+}
+
+/// How a command touches the keys `keys_in` finds, in their order.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyAccess {
+    /// Every key the same way.
+    Same(KeyPerm),
+    /// The first key one way and the others another (COPY reads its source and writes its
+    /// destination; SINTERSTORE writes its destination and reads the rest).
+    FirstThen(KeyPerm, KeyPerm),
+    /// Decided by the arguments (SET reads its key only with GET, BITFIELD writes only with SET or
+    /// INCRBY), like Redis's key specs flagged VARIABLE_FLAGS.
+    ByArgs(fn(&Args) -> KeyPerm),
+    /// The positions are not keys at all (shard channels, found only for cluster slots).
+    NotKeys,
+}
+
+impl KeyAccess {
+    /// What the key at `index` (its place in `keys_in`'s list) needs; `None` when the positions are
+    /// not keys.
+    pub fn perm(&self, index: usize, args: &Args) -> Option<KeyPerm> {
+        match *self {
+            KeyAccess::Same(p) => Some(p),
+            KeyAccess::FirstThen(first, _) if index == 0 => Some(first),
+            KeyAccess::FirstThen(_, rest) => Some(rest),
+            KeyAccess::ByArgs(f) => Some(f(args)),
+            KeyAccess::NotKeys => None,
+        }
+    }
+}
+
+/// The value of every key is read.
+pub const READS: KeyAccess = KeyAccess::Same(KeyPerm::READ);
+/// Every key is written without its value being read (LPUSH, DEL, MSET).
+pub const WRITES: KeyAccess = KeyAccess::Same(KeyPerm::WRITE);
+/// Every key is read and written (INCR, LPOP).
+pub const READS_WRITES: KeyAccess = KeyAccess::Same(KeyPerm::READ_WRITE);
+/// Only a key's existence, type or size is looked at (EXISTS, TYPE, STRLEN): any key pattern
+/// grants it.
+pub const METADATA_ONLY: KeyAccess = KeyAccess::Same(KeyPerm::NONE);
+
+/// Which arguments name Pub/Sub channels, for `&pattern` channel permissions (Redis's
+/// `commands_with_channels`). Unsubscribing is never restricted, so those commands name none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelArgs {
+    None,
+    /// Argument 1 is published to (PUBLISH, SPUBLISH).
+    Publish,
+    /// Every argument is a channel subscribed to (SUBSCRIBE, SSUBSCRIBE).
+    Subscribe,
+    /// Every argument is a pattern subscribed to (PSUBSCRIBE): matched literally against the
+    /// user's channel patterns.
+    SubscribePattern,
+}
+
+impl ChannelArgs {
+    /// The argument indexes naming channels in an argv of `argc` arguments.
+    pub fn positions(self, argc: usize) -> std::ops::Range<usize> {
+        match self {
+            ChannelArgs::None => 0..0,
+            ChannelArgs::Publish => 1..argc.min(2),
+            ChannelArgs::Subscribe | ChannelArgs::SubscribePattern => 1..argc.max(1),
+        }
+    }
+}
+
 /// One entry of the command table.
 pub struct CommandSpec {
     pub name: &'static str,
@@ -205,6 +297,14 @@ pub struct CommandSpec {
     /// For commands whose keys move with their arguments (a numkeys count, SORT's STORE): finds
     /// them in a concrete argv, as Redis's getkeys_proc does.
     pub getkeys: Option<fn(&Args) -> Vec<usize>>,
+    /// The ACL categories Redis declares for the command (`crate::acl::category`); those its flags
+    /// imply are added when the table is built (`Command::acl_categories`).
+    pub acl_categories: u64,
+    /// How the command touches its keys, for `%R~`/`%W~` permissions. The default, read and write,
+    /// asks the most of a user.
+    pub key_access: KeyAccess,
+    /// Which arguments are Pub/Sub channels, for `&` permissions.
+    pub channels: ChannelArgs,
 }
 
 impl CommandSpec {
@@ -216,12 +316,42 @@ impl CommandSpec {
         group: &'static str,
         handler: Handler,
     ) -> Self {
-        CommandSpec { name, arity, flags, keys, handler, group, subcommands: &[], getkeys: None }
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            keys,
+            handler,
+            group,
+            subcommands: &[],
+            getkeys: None,
+            acl_categories: 0,
+            key_access: READS_WRITES,
+            channels: ChannelArgs::None,
+        }
     }
 
     /// The same entry with a key finder for movable keys.
     pub const fn with_getkeys(mut self, f: fn(&Args) -> Vec<usize>) -> Self {
         self.getkeys = Some(f);
+        self
+    }
+
+    /// The same entry in the ACL categories Redis declares for it (`crate::acl::category`).
+    pub const fn acl(mut self, categories: u64) -> Self {
+        self.acl_categories = categories;
+        self
+    }
+
+    /// The same entry with how it touches its keys.
+    pub const fn access(mut self, key_access: KeyAccess) -> Self {
+        self.key_access = key_access;
+        self
+    }
+
+    /// The same entry naming Pub/Sub channels in its arguments.
+    pub const fn channels(mut self, channels: ChannelArgs) -> Self {
+        self.channels = channels;
         self
     }
 
@@ -241,6 +371,9 @@ impl CommandSpec {
             group,
             subcommands,
             getkeys: None,
+            acl_categories: 0,
+            key_access: READS_WRITES,
+            channels: ChannelArgs::None,
         }
     }
 
@@ -304,8 +437,11 @@ type NameMap = HashMap<Vec<u8>, usize, std::hash::BuildHasherDefault<NameHasher>
 pub struct Command {
     pub spec: &'static CommandSpec,
     pub full_name: String,
+    /// Its place in the table: the stats slot and the bit ACL permissions keep for it.
     pub id: usize,
     pub parent: Option<usize>,
+    /// Every ACL category it is in: the declared ones plus those its flags imply.
+    pub acl_categories: u64,
     subs: NameMap,
 }
 
@@ -327,6 +463,7 @@ impl CommandTable {
     pub fn build() -> Self {
         let families: &[&'static [CommandSpec]] = &[
             connection::COMMANDS,
+            acl_cmd::COMMANDS,
             string::COMMANDS,
             bitops::COMMANDS,
             keys::COMMANDS,
@@ -368,7 +505,8 @@ impl CommandTable {
 
     fn add(&mut self, spec: &'static CommandSpec, full_name: String, parent: Option<usize>) -> usize {
         let id = self.commands.len();
-        self.commands.push(Command { spec, full_name, id, parent, subs: NameMap::default() });
+        let acl_categories = crate::acl::category::with_implied(spec.acl_categories, spec.flags);
+        self.commands.push(Command { spec, full_name, id, parent, acl_categories, subs: NameMap::default() });
         id
     }
 

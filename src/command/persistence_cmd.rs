@@ -5,7 +5,8 @@
 //! `persistence::rdb`; handlers parse, check and reply with Redis's texts.
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEY1, NO_KEYS};
+use super::{Args, CommandSpec, KEY1, NO_KEYS, READS, WRITES};
+use crate::acl::category as cat;
 use crate::client::{Client, flags as cflags};
 use crate::db::NO_EXPIRE;
 use crate::error::{self, CmdError, CmdResult};
@@ -17,8 +18,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("save", 1, ADMIN | NOSCRIPT | NO_MULTI | NO_ASYNC_LOADING, NO_KEYS, "server", save),
     CommandSpec::new("bgsave", -1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NO_KEYS, "server", bgsave),
     CommandSpec::new("bgrewriteaof", 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NO_KEYS, "server", bgrewriteaof),
-    CommandSpec::new("dump", 2, READONLY, KEY1, "generic", dump),
-    CommandSpec::new("restore", -4, WRITE | DENYOOM, KEY1, "generic", restore),
+    CommandSpec::new("dump", 2, READONLY, KEY1, "generic", dump).acl(cat::KEYSPACE).access(READS),
+    CommandSpec::new("restore", -4, WRITE | DENYOOM, KEY1, "generic", restore)
+        .acl(cat::KEYSPACE | cat::DANGEROUS)
+        .access(WRITES),
 ];
 
 const ALREADY_SAVING: &str = "Background save already in progress";

@@ -5,7 +5,7 @@
 //! The state and the delivery live in `server::pubsub`; handlers here only parse and reply.
 
 use super::flags::*;
-use super::{Args, CommandSpec, KeySpec, NO_KEYS, reply_help};
+use super::{Args, ChannelArgs, CommandSpec, KeyAccess, KeySpec, NO_KEYS, reply_help};
 use crate::client::{Client, flags as cflags};
 use crate::error::{CmdError, CmdResult};
 use crate::server::Server;
@@ -19,14 +19,20 @@ const SUB_FLAGS: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
 const INTROSPECTION: u32 = PUBSUB | LOADING | STALE;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("subscribe", -2, SUB_FLAGS, NO_KEYS, "pubsub", subscribe),
+    CommandSpec::new("subscribe", -2, SUB_FLAGS, NO_KEYS, "pubsub", subscribe).channels(ChannelArgs::Subscribe),
     CommandSpec::new("unsubscribe", -1, SUB_FLAGS, NO_KEYS, "pubsub", unsubscribe),
-    CommandSpec::new("psubscribe", -2, SUB_FLAGS, NO_KEYS, "pubsub", psubscribe),
+    CommandSpec::new("psubscribe", -2, SUB_FLAGS, NO_KEYS, "pubsub", psubscribe)
+        .channels(ChannelArgs::SubscribePattern),
     CommandSpec::new("punsubscribe", -1, SUB_FLAGS, NO_KEYS, "pubsub", punsubscribe),
-    CommandSpec::new("ssubscribe", -2, SUB_FLAGS, SHARD_CHANNELS, "pubsub", ssubscribe),
-    CommandSpec::new("sunsubscribe", -1, SUB_FLAGS, SHARD_CHANNELS, "pubsub", sunsubscribe),
-    CommandSpec::new("publish", 3, PUBSUB | LOADING | STALE | FAST, NO_KEYS, "pubsub", publish),
-    CommandSpec::new("spublish", 3, PUBSUB | LOADING | STALE | FAST, SHARD_CHANNEL1, "pubsub", spublish),
+    CommandSpec::new("ssubscribe", -2, SUB_FLAGS, SHARD_CHANNELS, "pubsub", ssubscribe)
+        .channels(ChannelArgs::Subscribe)
+        .access(KeyAccess::NotKeys),
+    CommandSpec::new("sunsubscribe", -1, SUB_FLAGS, SHARD_CHANNELS, "pubsub", sunsubscribe).access(KeyAccess::NotKeys),
+    CommandSpec::new("publish", 3, PUBSUB | LOADING | STALE | FAST, NO_KEYS, "pubsub", publish)
+        .channels(ChannelArgs::Publish),
+    CommandSpec::new("spublish", 3, PUBSUB | LOADING | STALE | FAST, SHARD_CHANNEL1, "pubsub", spublish)
+        .channels(ChannelArgs::Publish)
+        .access(KeyAccess::NotKeys),
     CommandSpec::container("pubsub", -2, 0, "pubsub", PUBSUB_SUBCOMMANDS),
 ];
 

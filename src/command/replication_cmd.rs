@@ -3,6 +3,7 @@
 
 use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::error::{self, CmdError, CmdResult};
 use crate::replication::master::{ReplicaState, replica_ip};
@@ -12,10 +13,11 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("sync", 1, ADMIN | NOSCRIPT | NO_MULTI | NO_ASYNC_LOADING, NO_KEYS, "server", sync),
     CommandSpec::new("psync", -3, ADMIN | NOSCRIPT | NO_MULTI | NO_ASYNC_LOADING, NO_KEYS, "server", psync),
     CommandSpec::new("replconf", -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, NO_KEYS, "server", replconf),
-    CommandSpec::new("role", 1, NOSCRIPT | LOADING | STALE | FAST | SENTINEL, NO_KEYS, "server", role),
+    CommandSpec::new("role", 1, NOSCRIPT | LOADING | STALE | FAST | SENTINEL, NO_KEYS, "server", role)
+        .acl(cat::ADMIN | cat::DANGEROUS),
     CommandSpec::new("replicaof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, NO_KEYS, "server", replicaof),
     CommandSpec::new("slaveof", 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, NO_KEYS, "server", replicaof),
-    CommandSpec::new("wait", 3, NOSCRIPT, NO_KEYS, "generic", wait),
+    CommandSpec::new("wait", 3, NOSCRIPT, NO_KEYS, "generic", wait).acl(cat::CONNECTION),
     CommandSpec::new("failover", -1, ADMIN | NOSCRIPT | STALE, NO_KEYS, "server", failover),
 ];
 

@@ -3,7 +3,8 @@
 //! `scripting`; handlers parse, find or compile the code, and hand it to the runner.
 
 use super::flags::*;
-use super::{Args, CommandSpec, NO_KEYS};
+use super::{Args, CommandSpec, NO_KEYS, READS, READS_WRITES};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::error::{CmdError, CmdResult};
 use crate::scripting::runner::RunSpec;
@@ -14,35 +15,48 @@ const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | STALE;
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("eval", -3, EVAL_FLAGS, NO_KEYS, "scripting", eval)
-        .with_getkeys(|a| super::numkeys_positions(a, 2, &[])),
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[]))
+        .acl(cat::SCRIPTING)
+        .access(READS_WRITES),
     CommandSpec::new("evalsha", -3, EVAL_FLAGS, NO_KEYS, "scripting", evalsha)
-        .with_getkeys(|a| super::numkeys_positions(a, 2, &[])),
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[]))
+        .acl(cat::SCRIPTING)
+        .access(READS_WRITES),
     CommandSpec::new("eval_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | READONLY, NO_KEYS, "scripting", eval_ro)
-        .with_getkeys(|a| super::numkeys_positions(a, 2, &[])),
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[]))
+        .acl(cat::SCRIPTING)
+        .access(READS),
     CommandSpec::new("evalsha_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | READONLY, NO_KEYS, "scripting", evalsha_ro)
-        .with_getkeys(|a| super::numkeys_positions(a, 2, &[])),
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[]))
+        .acl(cat::SCRIPTING)
+        .access(READS),
     CommandSpec::new("fcall", -3, EVAL_FLAGS, NO_KEYS, "scripting", fcall)
-        .with_getkeys(|a| super::numkeys_positions(a, 2, &[])),
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[]))
+        .acl(cat::SCRIPTING)
+        .access(READS_WRITES),
     CommandSpec::new("fcall_ro", -3, NOSCRIPT | SKIP_MONITOR | STALE | READONLY, NO_KEYS, "scripting", fcall_ro)
-        .with_getkeys(|a| super::numkeys_positions(a, 2, &[])),
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[]))
+        .acl(cat::SCRIPTING)
+        .access(READS),
     CommandSpec::container("script", -2, 0, "scripting", SCRIPT_SUBCOMMANDS),
     CommandSpec::container("function", -2, 0, "scripting", FUNCTION_SUBCOMMANDS),
 ];
 
 const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("load", 3, NOSCRIPT | STALE, NO_KEYS, "scripting", script_load),
-    CommandSpec::new("exists", -3, NOSCRIPT | STALE, NO_KEYS, "scripting", script_exists),
-    CommandSpec::new("flush", -2, NOSCRIPT | STALE, NO_KEYS, "scripting", script_flush),
-    CommandSpec::new("kill", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", script_kill),
+    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "scripting", script_help).acl(cat::SCRIPTING),
+    CommandSpec::new("load", 3, NOSCRIPT | STALE, NO_KEYS, "scripting", script_load).acl(cat::SCRIPTING),
+    CommandSpec::new("exists", -3, NOSCRIPT | STALE, NO_KEYS, "scripting", script_exists).acl(cat::SCRIPTING),
+    CommandSpec::new("flush", -2, NOSCRIPT | STALE, NO_KEYS, "scripting", script_flush).acl(cat::SCRIPTING),
+    CommandSpec::new("kill", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", script_kill).acl(cat::SCRIPTING),
 ];
 
 const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("load", -3, WRITE | DENYOOM | NOSCRIPT, NO_KEYS, "scripting", function_load),
-    CommandSpec::new("delete", 3, WRITE | NOSCRIPT, NO_KEYS, "scripting", function_delete),
-    CommandSpec::new("flush", -2, WRITE | NOSCRIPT, NO_KEYS, "scripting", function_flush),
-    CommandSpec::new("list", -2, NOSCRIPT, NO_KEYS, "scripting", function_list),
-    CommandSpec::new("kill", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", function_kill),
-    CommandSpec::new("stats", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", function_stats),
+    CommandSpec::new("load", -3, WRITE | DENYOOM | NOSCRIPT, NO_KEYS, "scripting", function_load).acl(cat::SCRIPTING),
+    CommandSpec::new("delete", 3, WRITE | NOSCRIPT, NO_KEYS, "scripting", function_delete).acl(cat::SCRIPTING),
+    CommandSpec::new("flush", -2, WRITE | NOSCRIPT, NO_KEYS, "scripting", function_flush).acl(cat::SCRIPTING),
+    CommandSpec::new("list", -2, NOSCRIPT, NO_KEYS, "scripting", function_list).acl(cat::SCRIPTING),
+    CommandSpec::new("kill", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", function_kill).acl(cat::SCRIPTING),
+    CommandSpec::new("stats", 2, NOSCRIPT | ALLOW_BUSY, NO_KEYS, "scripting", function_stats).acl(cat::SCRIPTING),
 ];
 
 /// A script's KEYS and ARGV.
@@ -156,6 +170,30 @@ fn script_flush(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     srv.scripting.flush_scripts();
     c.reply.ok();
+    Ok(())
+}
+
+fn script_help(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    super::reply_help(
+        c,
+        "SCRIPT",
+        &[
+            "DEBUG (YES|SYNC|NO)",
+            "    Set the debug mode for subsequent scripts executed.",
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the scripts cache.",
+            "    * SYNC: Synchronously flush the scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+        ],
+    );
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 use super::flags::*;
 use super::{Args, CommandSpec, NO_KEYS};
+use crate::acl::category as cat;
 use crate::client::{Client, flags as cflags};
 use crate::error::{self, CmdError, CmdResult};
 use crate::server::shutdown::ShutdownFlags;
@@ -9,7 +10,8 @@ use crate::server::{Server, unix_us};
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("time", 1, LOADING | STALE | FAST, NO_KEYS, "server", time),
-    CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, NO_KEYS, "server", lastsave),
+    CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, NO_KEYS, "server", lastsave)
+        .acl(cat::ADMIN | cat::DANGEROUS),
     CommandSpec::new(
         "shutdown",
         -1,

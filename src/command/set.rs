@@ -9,7 +9,10 @@ use std::collections::HashSet;
 
 use super::flags::*;
 use super::keys::parse_scan_cursor;
-use super::{Args, CommandSpec, KEY1, KEY1_2, KEYS_ALL, NO_KEYS};
+use super::{
+    Args, CommandSpec, KEY1, KEY1_2, KEYS_ALL, KeyAccess, KeyPerm, METADATA_ONLY, NO_KEYS, READS, READS_WRITES, WRITES,
+};
+use crate::acl::category as cat;
 use crate::client::{Client, flags as cflags};
 use crate::db::set::{IntText, Member, Picked, SetValue, intset_limit};
 use crate::db::{CompactBytes, NO_EXPIRE, Object, Value};
@@ -21,25 +24,35 @@ use crate::server::Server;
 use crate::server::keyspace::{EVENT_GENERIC, EVENT_SET};
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("sadd", -3, WRITE | DENYOOM | FAST, KEY1, "set", sadd),
-    CommandSpec::new("srem", -3, WRITE | FAST, KEY1, "set", srem),
-    CommandSpec::new("scard", 2, READONLY | FAST, KEY1, "set", scard),
-    CommandSpec::new("sismember", 3, READONLY | FAST, KEY1, "set", sismember),
-    CommandSpec::new("smismember", -3, READONLY | FAST, KEY1, "set", smismember),
-    CommandSpec::new("smembers", 2, READONLY, KEY1, "set", smembers),
-    CommandSpec::new("spop", -2, WRITE | FAST, KEY1, "set", spop),
-    CommandSpec::new("srandmember", -2, READONLY, KEY1, "set", srandmember),
-    CommandSpec::new("smove", 4, WRITE | FAST, KEY1_2, "set", smove),
-    CommandSpec::new("sinter", -2, READONLY, KEYS_ALL, "set", sinter),
+    CommandSpec::new("sadd", -3, WRITE | DENYOOM | FAST, KEY1, "set", sadd).acl(cat::SET).access(WRITES),
+    CommandSpec::new("srem", -3, WRITE | FAST, KEY1, "set", srem).acl(cat::SET).access(WRITES),
+    CommandSpec::new("scard", 2, READONLY | FAST, KEY1, "set", scard).acl(cat::SET).access(METADATA_ONLY),
+    CommandSpec::new("sismember", 3, READONLY | FAST, KEY1, "set", sismember).acl(cat::SET).access(METADATA_ONLY),
+    CommandSpec::new("smismember", -3, READONLY | FAST, KEY1, "set", smismember).acl(cat::SET).access(READS),
+    CommandSpec::new("smembers", 2, READONLY, KEY1, "set", smembers).acl(cat::SET).access(READS),
+    CommandSpec::new("spop", -2, WRITE | FAST, KEY1, "set", spop).acl(cat::SET).access(READS_WRITES),
+    CommandSpec::new("srandmember", -2, READONLY, KEY1, "set", srandmember).acl(cat::SET).access(READS),
+    CommandSpec::new("smove", 4, WRITE | FAST, KEY1_2, "set", smove)
+        .acl(cat::SET)
+        .access(KeyAccess::FirstThen(KeyPerm::READ_WRITE, KeyPerm::WRITE)),
+    CommandSpec::new("sinter", -2, READONLY, KEYS_ALL, "set", sinter).acl(cat::SET).access(READS),
     // Its keys follow a count (movablekeys), which the legacy first/last/step cannot describe.
     CommandSpec::new("sintercard", -3, READONLY, NO_KEYS, "set", sintercard)
-        .with_getkeys(|a| super::numkeys_positions(a, 1, &[])),
-    CommandSpec::new("sinterstore", -3, WRITE | DENYOOM, KEYS_ALL, "set", sinterstore),
-    CommandSpec::new("sunion", -2, READONLY, KEYS_ALL, "set", sunion),
-    CommandSpec::new("sunionstore", -3, WRITE | DENYOOM, KEYS_ALL, "set", sunionstore),
-    CommandSpec::new("sdiff", -2, READONLY, KEYS_ALL, "set", sdiff),
-    CommandSpec::new("sdiffstore", -3, WRITE | DENYOOM, KEYS_ALL, "set", sdiffstore),
-    CommandSpec::new("sscan", -3, READONLY, KEY1, "set", sscan),
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::SET)
+        .access(READS),
+    CommandSpec::new("sinterstore", -3, WRITE | DENYOOM, KEYS_ALL, "set", sinterstore)
+        .acl(cat::SET)
+        .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
+    CommandSpec::new("sunion", -2, READONLY, KEYS_ALL, "set", sunion).acl(cat::SET).access(READS),
+    CommandSpec::new("sunionstore", -3, WRITE | DENYOOM, KEYS_ALL, "set", sunionstore)
+        .acl(cat::SET)
+        .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
+    CommandSpec::new("sdiff", -2, READONLY, KEYS_ALL, "set", sdiff).acl(cat::SET).access(READS),
+    CommandSpec::new("sdiffstore", -3, WRITE | DENYOOM, KEYS_ALL, "set", sdiffstore)
+        .acl(cat::SET)
+        .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
+    CommandSpec::new("sscan", -3, READONLY, KEY1, "set", sscan).acl(cat::SET).access(READS),
 ];
 
 /// SPOP with a count rebuilds the set from the survivors once it would return more than this many

@@ -8,7 +8,8 @@
 use std::cmp::Ordering;
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEY1};
+use super::{Args, CommandSpec, KEY1, KeyAccess, KeyPerm, READS};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::db::Value;
 use crate::db::list::End;
@@ -18,8 +19,13 @@ use crate::server::Server;
 use crate::server::keyspace::EVENT_LIST;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("sort", -2, WRITE | DENYOOM, KEY1, "generic", sort).with_getkeys(sort_keys),
-    CommandSpec::new("sort_ro", -2, READONLY, KEY1, "generic", sort_ro),
+    CommandSpec::new("sort", -2, WRITE | DENYOOM, KEY1, "generic", sort)
+        .with_getkeys(sort_keys)
+        .acl(cat::SET | cat::SORTEDSET | cat::LIST | cat::DANGEROUS)
+        .access(KeyAccess::FirstThen(KeyPerm::READ, KeyPerm::WRITE)),
+    CommandSpec::new("sort_ro", -2, READONLY, KEY1, "generic", sort_ro)
+        .acl(cat::SET | cat::SORTEDSET | cat::LIST | cat::DANGEROUS)
+        .access(READS),
 ];
 
 /// SORT's keys: the sorted key and, when given, the last STORE destination (Redis's sortGetKeys,
@@ -68,7 +74,7 @@ struct SortOpts<'a> {
     store: Option<&'a [u8]>,
 }
 
-fn parse_opts<'a>(args: &Args<'a>, readonly: bool) -> Result<SortOpts<'a>, CmdError> {
+fn parse_opts<'a>(args: &Args<'a>, readonly: bool, full_key_access: bool) -> Result<SortOpts<'a>, CmdError> {
     let mut o =
         SortOpts { desc: false, alpha: false, limit: None, by: None, dont_sort: false, gets: Vec::new(), store: None };
     let mut j = 2;
@@ -89,9 +95,15 @@ fn parse_opts<'a>(args: &Args<'a>, readonly: bool) -> Result<SortOpts<'a>, CmdEr
         } else if args.is(j, "by") && left >= 1 {
             let pattern = args.get(j + 1);
             o.dont_sort = !pattern.contains(&b'*');
+            if !o.dont_sort && !full_key_access {
+                return Err(CmdError::err("BY option of SORT denied due to insufficient ACL permissions."));
+            }
             o.by = Some(pattern);
             j += 1;
         } else if args.is(j, "get") && left >= 1 {
+            if !full_key_access {
+                return Err(CmdError::err("GET option of SORT denied due to insufficient ACL permissions."));
+            }
             o.gets.push(args.get(j + 1));
             j += 1;
         } else {
@@ -152,7 +164,11 @@ struct Item {
 }
 
 fn sort_generic(srv: &mut Server, c: &mut Client, args: &Args, readonly: bool) -> CmdResult {
-    let mut o = parse_opts(args, readonly)?;
+    // BY and GET patterns reach keys no argument names: only a user who may read any key can use
+    // them.
+    let full_key_access =
+        srv.commands.get(args.get(0)).is_some_and(|cmd| srv.acl_unrestricted_keys(c, cmd.id, args, KeyPerm::READ));
+    let mut o = parse_opts(args, readonly, full_key_access)?;
     let db = c.db;
     let key = args.get(1);
     let elements = match srv.lookup_read(db, key) {

@@ -7,7 +7,8 @@
 //! argument rewriting), so a replica or the AOF reproduces the same stream.
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEY1, KeySpec, NO_KEYS};
+use super::{Args, CommandSpec, KEY1, KeySpec, METADATA_ONLY, NO_KEYS, READS, WRITES};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::db::stream::{AppendError, EntryRef, Stream, StreamId, TrimStrategy};
 use crate::db::{NO_EXPIRE, Object, Value};
@@ -25,35 +26,41 @@ use super::stream_read::{xread, xread_keys, xreadgroup};
 const KEY2: KeySpec = KeySpec { first: 2, last: 2, step: 1 };
 
 const XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("create", -5, WRITE | DENYOOM, KEY2, "stream", xgroup),
-    CommandSpec::new("createconsumer", 5, WRITE | DENYOOM, KEY2, "stream", xgroup),
-    CommandSpec::new("delconsumer", 5, WRITE, KEY2, "stream", xgroup),
-    CommandSpec::new("destroy", 4, WRITE, KEY2, "stream", xgroup),
-    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "stream", xgroup),
-    CommandSpec::new("setid", -5, WRITE, KEY2, "stream", xgroup),
+    CommandSpec::new("create", -5, WRITE | DENYOOM, KEY2, "stream", xgroup).acl(cat::STREAM).access(WRITES),
+    CommandSpec::new("createconsumer", 5, WRITE | DENYOOM, KEY2, "stream", xgroup).acl(cat::STREAM).access(WRITES),
+    CommandSpec::new("delconsumer", 5, WRITE, KEY2, "stream", xgroup).acl(cat::STREAM).access(WRITES),
+    CommandSpec::new("destroy", 4, WRITE, KEY2, "stream", xgroup).acl(cat::STREAM).access(WRITES),
+    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "stream", xgroup).acl(cat::STREAM),
+    CommandSpec::new("setid", -5, WRITE, KEY2, "stream", xgroup).acl(cat::STREAM).access(WRITES),
 ];
 
 const XINFO_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("consumers", 4, READONLY, KEY2, "stream", xinfo_consumers),
-    CommandSpec::new("groups", 3, READONLY, KEY2, "stream", xinfo_groups),
-    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "stream", xinfo_help),
-    CommandSpec::new("stream", -3, READONLY, KEY2, "stream", xinfo_stream),
+    CommandSpec::new("consumers", 4, READONLY, KEY2, "stream", xinfo_consumers).acl(cat::STREAM).access(READS),
+    CommandSpec::new("groups", 3, READONLY, KEY2, "stream", xinfo_groups).acl(cat::STREAM).access(READS),
+    CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "stream", xinfo_help).acl(cat::STREAM),
+    CommandSpec::new("stream", -3, READONLY, KEY2, "stream", xinfo_stream).acl(cat::STREAM).access(READS),
 ];
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("xadd", -5, WRITE | DENYOOM | FAST, KEY1, "stream", xadd),
-    CommandSpec::new("xrange", -4, READONLY, KEY1, "stream", xrange),
-    CommandSpec::new("xrevrange", -4, READONLY, KEY1, "stream", xrevrange),
-    CommandSpec::new("xlen", 2, READONLY | FAST, KEY1, "stream", xlen),
-    CommandSpec::new("xdel", -3, WRITE | FAST, KEY1, "stream", xdel),
-    CommandSpec::new("xtrim", -4, WRITE, KEY1, "stream", xtrim),
-    CommandSpec::new("xsetid", -3, WRITE | DENYOOM | FAST, KEY1, "stream", xsetid),
-    CommandSpec::new("xread", -4, READONLY | BLOCKING, NO_KEYS, "stream", xread).with_getkeys(xread_keys),
-    CommandSpec::new("xreadgroup", -7, WRITE | BLOCKING, NO_KEYS, "stream", xreadgroup).with_getkeys(xread_keys),
-    CommandSpec::new("xack", -4, WRITE | FAST, KEY1, "stream", xack),
-    CommandSpec::new("xpending", -3, READONLY, KEY1, "stream", xpending),
-    CommandSpec::new("xclaim", -6, WRITE | FAST, KEY1, "stream", xclaim),
-    CommandSpec::new("xautoclaim", -6, WRITE | FAST, KEY1, "stream", xautoclaim),
+    CommandSpec::new("xadd", -5, WRITE | DENYOOM | FAST, KEY1, "stream", xadd).acl(cat::STREAM).access(WRITES),
+    CommandSpec::new("xrange", -4, READONLY, KEY1, "stream", xrange).acl(cat::STREAM).access(READS),
+    CommandSpec::new("xrevrange", -4, READONLY, KEY1, "stream", xrevrange).acl(cat::STREAM).access(READS),
+    CommandSpec::new("xlen", 2, READONLY | FAST, KEY1, "stream", xlen).acl(cat::STREAM).access(METADATA_ONLY),
+    CommandSpec::new("xdel", -3, WRITE | FAST, KEY1, "stream", xdel).acl(cat::STREAM).access(WRITES),
+    CommandSpec::new("xtrim", -4, WRITE, KEY1, "stream", xtrim).acl(cat::STREAM).access(WRITES),
+    CommandSpec::new("xsetid", -3, WRITE | DENYOOM | FAST, KEY1, "stream", xsetid).acl(cat::STREAM).access(WRITES),
+    CommandSpec::new("xread", -4, READONLY | BLOCKING, NO_KEYS, "stream", xread)
+        .with_getkeys(xread_keys)
+        .acl(cat::STREAM)
+        .access(READS),
+    CommandSpec::new("xreadgroup", -7, WRITE | BLOCKING, NO_KEYS, "stream", xreadgroup)
+        .with_getkeys(xread_keys)
+        .acl(cat::STREAM)
+        .access(READS),
+    CommandSpec::new("xack", -4, WRITE | FAST, KEY1, "stream", xack).acl(cat::STREAM).access(WRITES),
+    CommandSpec::new("xpending", -3, READONLY, KEY1, "stream", xpending).acl(cat::STREAM).access(READS),
+    CommandSpec::new("xclaim", -6, WRITE | FAST, KEY1, "stream", xclaim).acl(cat::STREAM).access(WRITES),
+    CommandSpec::new("xautoclaim", -6, WRITE | FAST, KEY1, "stream", xautoclaim).acl(cat::STREAM).access(WRITES),
     CommandSpec::container("xgroup", -2, 0, "stream", XGROUP_SUBCOMMANDS),
     CommandSpec::container("xinfo", -2, 0, "stream", XINFO_SUBCOMMANDS),
 ];

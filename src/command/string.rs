@@ -4,7 +4,11 @@
 //! (APPEND, SETRANGE) turn a value `raw` as Redis does. Sizes are bounded by `proto-max-bulk-len`.
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEY1, KEY1_2, KEYS_ALL, KEYS_PAIRS};
+use super::{
+    Args, CommandSpec, KEY1, KEY1_2, KEYS_ALL, KEYS_PAIRS, KeyAccess, KeyPerm, METADATA_ONLY, READS, READS_WRITES,
+    WRITES,
+};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::db::{StrValue, Value};
 use crate::error::{self, CmdError, CmdResult};
@@ -14,29 +18,39 @@ use crate::server::propagation::{deletion_command, int_arg};
 use crate::server::{Server, unix_ms};
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("get", 2, READONLY | FAST, KEY1, "string", get),
-    CommandSpec::new("set", -3, WRITE | DENYOOM, KEY1, "string", set),
-    CommandSpec::new("setnx", 3, WRITE | DENYOOM | FAST, KEY1, "string", setnx),
-    CommandSpec::new("setex", 4, WRITE | DENYOOM, KEY1, "string", setex),
-    CommandSpec::new("psetex", 4, WRITE | DENYOOM, KEY1, "string", psetex),
-    CommandSpec::new("getset", 3, WRITE | DENYOOM | FAST, KEY1, "string", getset),
-    CommandSpec::new("getdel", 2, WRITE | FAST, KEY1, "string", getdel),
-    CommandSpec::new("getex", -2, WRITE | FAST, KEY1, "string", getex),
-    CommandSpec::new("mget", -2, READONLY | FAST, KEYS_ALL, "string", mget),
-    CommandSpec::new("mset", -3, WRITE | DENYOOM, KEYS_PAIRS, "string", mset),
-    CommandSpec::new("msetnx", -3, WRITE | DENYOOM, KEYS_PAIRS, "string", msetnx),
-    CommandSpec::new("incr", 2, WRITE | DENYOOM | FAST, KEY1, "string", incr),
-    CommandSpec::new("decr", 2, WRITE | DENYOOM | FAST, KEY1, "string", decr),
-    CommandSpec::new("incrby", 3, WRITE | DENYOOM | FAST, KEY1, "string", incrby),
-    CommandSpec::new("decrby", 3, WRITE | DENYOOM | FAST, KEY1, "string", decrby),
-    CommandSpec::new("incrbyfloat", 3, WRITE | DENYOOM | FAST, KEY1, "string", incrbyfloat),
-    CommandSpec::new("append", 3, WRITE | DENYOOM, KEY1, "string", append),
-    CommandSpec::new("strlen", 2, READONLY | FAST, KEY1, "string", strlen),
-    CommandSpec::new("getrange", 4, READONLY, KEY1, "string", getrange),
-    CommandSpec::new("substr", 4, READONLY, KEY1, "string", getrange),
-    CommandSpec::new("setrange", 4, WRITE | DENYOOM, KEY1, "string", setrange),
-    CommandSpec::new("lcs", -3, READONLY, KEY1_2, "string", lcs),
+    CommandSpec::new("get", 2, READONLY | FAST, KEY1, "string", get).acl(cat::STRING).access(READS),
+    CommandSpec::new("set", -3, WRITE | DENYOOM, KEY1, "string", set)
+        .acl(cat::STRING)
+        .access(KeyAccess::ByArgs(set_key_access)),
+    CommandSpec::new("setnx", 3, WRITE | DENYOOM | FAST, KEY1, "string", setnx).acl(cat::STRING).access(WRITES),
+    CommandSpec::new("setex", 4, WRITE | DENYOOM, KEY1, "string", setex).acl(cat::STRING).access(WRITES),
+    CommandSpec::new("psetex", 4, WRITE | DENYOOM, KEY1, "string", psetex).acl(cat::STRING).access(WRITES),
+    CommandSpec::new("getset", 3, WRITE | DENYOOM | FAST, KEY1, "string", getset).acl(cat::STRING).access(READS_WRITES),
+    CommandSpec::new("getdel", 2, WRITE | FAST, KEY1, "string", getdel).acl(cat::STRING).access(READS_WRITES),
+    CommandSpec::new("getex", -2, WRITE | FAST, KEY1, "string", getex).acl(cat::STRING).access(READS_WRITES),
+    CommandSpec::new("mget", -2, READONLY | FAST, KEYS_ALL, "string", mget).acl(cat::STRING).access(READS),
+    CommandSpec::new("mset", -3, WRITE | DENYOOM, KEYS_PAIRS, "string", mset).acl(cat::STRING).access(WRITES),
+    CommandSpec::new("msetnx", -3, WRITE | DENYOOM, KEYS_PAIRS, "string", msetnx).acl(cat::STRING).access(WRITES),
+    CommandSpec::new("incr", 2, WRITE | DENYOOM | FAST, KEY1, "string", incr).acl(cat::STRING).access(READS_WRITES),
+    CommandSpec::new("decr", 2, WRITE | DENYOOM | FAST, KEY1, "string", decr).acl(cat::STRING).access(READS_WRITES),
+    CommandSpec::new("incrby", 3, WRITE | DENYOOM | FAST, KEY1, "string", incrby).acl(cat::STRING).access(READS_WRITES),
+    CommandSpec::new("decrby", 3, WRITE | DENYOOM | FAST, KEY1, "string", decrby).acl(cat::STRING).access(READS_WRITES),
+    CommandSpec::new("incrbyfloat", 3, WRITE | DENYOOM | FAST, KEY1, "string", incrbyfloat)
+        .acl(cat::STRING)
+        .access(READS_WRITES),
+    CommandSpec::new("append", 3, WRITE | DENYOOM | FAST, KEY1, "string", append).acl(cat::STRING).access(WRITES),
+    CommandSpec::new("strlen", 2, READONLY | FAST, KEY1, "string", strlen).acl(cat::STRING).access(METADATA_ONLY),
+    CommandSpec::new("getrange", 4, READONLY, KEY1, "string", getrange).acl(cat::STRING).access(READS),
+    CommandSpec::new("substr", 4, READONLY, KEY1, "string", getrange).acl(cat::STRING).access(READS),
+    CommandSpec::new("setrange", 4, WRITE | DENYOOM, KEY1, "string", setrange).acl(cat::STRING).access(WRITES),
+    CommandSpec::new("lcs", -3, READONLY, KEY1_2, "string", lcs).acl(cat::STRING).access(READS),
 ];
+
+/// SET reads its key's old value only when asked to return it (GET); otherwise it only writes
+/// (Redis's setGetKeys).
+fn set_key_access(args: &Args) -> KeyPerm {
+    if args.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) { KeyPerm::READ_WRITE } else { KeyPerm::WRITE }
+}
 
 /// Options of SET / GETEX (Redis's OBJ_* flags).
 #[derive(Default, Clone, Copy)]

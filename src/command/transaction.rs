@@ -1,20 +1,29 @@
 //! Transactions (Redis's multi.c): MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //!
 //! Commands are queued by the dispatcher while a client is in MULTI; EXEC runs them back to back
-//! through the normal `call` path, so nothing can interleave (single thread).
+//! through the normal `call` path, so nothing can interleave (single thread). ACL permissions are
+//! checked again at EXEC: they may have changed since the commands were queued.
 
 use super::flags::*;
-use super::{Args, CommandSpec, KEYS_ALL, NO_KEYS};
+use super::{Args, CommandSpec, KEYS_ALL, METADATA_ONLY, NO_KEYS};
+use crate::acl::Denial;
+use crate::acl::category as cat;
 use crate::client::{Client, flags as cflags};
-use crate::error::{self, CmdResult};
+use crate::error::{self, CmdError, CmdResult};
 use crate::server::Server;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", multi),
-    CommandSpec::new("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, NO_KEYS, "transactions", exec),
-    CommandSpec::new("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", discard),
-    CommandSpec::new("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KEYS_ALL, "transactions", watch),
-    CommandSpec::new("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", unwatch),
+    CommandSpec::new("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", multi)
+        .acl(cat::TRANSACTION),
+    CommandSpec::new("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, NO_KEYS, "transactions", exec)
+        .acl(cat::TRANSACTION),
+    CommandSpec::new("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", discard)
+        .acl(cat::TRANSACTION),
+    CommandSpec::new("watch", -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, KEYS_ALL, "transactions", watch)
+        .acl(cat::TRANSACTION)
+        .access(METADATA_ONLY),
+    CommandSpec::new("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NO_KEYS, "transactions", unwatch)
+        .acl(cat::TRANSACTION),
 ];
 
 fn multi(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
@@ -70,6 +79,20 @@ fn exec(srv: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
             crate::command::Lookup::Found(cmd) => cmd.id,
             _ => continue,
         };
+        // Permissions may have changed since the command was queued (and checked).
+        if let Err(denial) = srv.acl_check(c, id, &args) {
+            srv.acl_log_denial(c, c, denial, id, &args, crate::acl::log::Context::Multi);
+            let reason = match denial {
+                Denial::Command => "no permission to execute the command or subcommand",
+                Denial::Key(_) => "no permission to touch the specified keys",
+                Denial::Channel(_) => "no permission to access one of the channels used as arguments",
+            };
+            let e = CmdError::from(format!(
+                "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"
+            ));
+            srv.reply_error(c, &e);
+            continue;
+        }
         srv.call(c, id, &args);
     }
     c.flags &= !cflags::EXECUTING_MULTI;

@@ -12,7 +12,10 @@ mod store;
 
 use super::flags::*;
 use super::keys::parse_scan_cursor;
-use super::{Args, CommandSpec, KEY1, KEY1_2, KeySpec, NO_KEYS};
+use super::{
+    Args, CommandSpec, KEY1, KEY1_2, KeyAccess, KeyPerm, KeySpec, METADATA_ONLY, NO_KEYS, READS, READS_WRITES, WRITES,
+};
+use crate::acl::category as cat;
 use crate::client::Client;
 use crate::config::ClientClass;
 use crate::db::listpack::LpValue;
@@ -28,42 +31,95 @@ use crate::server::keyspace::{EVENT_GENERIC, EVENT_ZSET};
 /// BZPOPMIN/BZPOPMAX keys: every argument but the command name and the trailing timeout.
 const KEYS_BUT_LAST: KeySpec = KeySpec { first: 1, last: -2, step: 1 };
 
+// Commands whose keys follow a count (movablekeys) find them with `numkeys_positions`: ACL key
+// permissions and client-side caching need every key, not only the destination.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("zadd", -4, WRITE | DENYOOM | FAST, KEY1, "sorted-set", zadd),
-    CommandSpec::new("zincrby", 4, WRITE | DENYOOM | FAST, KEY1, "sorted-set", zincrby),
-    CommandSpec::new("zrem", -3, WRITE | FAST, KEY1, "sorted-set", zrem),
-    CommandSpec::new("zcard", 2, READONLY | FAST, KEY1, "sorted-set", zcard),
-    CommandSpec::new("zscore", 3, READONLY | FAST, KEY1, "sorted-set", zscore),
-    CommandSpec::new("zmscore", -3, READONLY | FAST, KEY1, "sorted-set", zmscore),
-    CommandSpec::new("zrank", 3, READONLY | FAST, KEY1, "sorted-set", zrank),
-    CommandSpec::new("zrevrank", 3, READONLY | FAST, KEY1, "sorted-set", zrevrank),
-    CommandSpec::new("zcount", 4, READONLY | FAST, KEY1, "sorted-set", range::zcount),
-    CommandSpec::new("zlexcount", 4, READONLY | FAST, KEY1, "sorted-set", range::zlexcount),
-    CommandSpec::new("zrange", -4, READONLY, KEY1, "sorted-set", range::zrange),
-    CommandSpec::new("zrangestore", -5, WRITE | DENYOOM, KEY1_2, "sorted-set", range::zrangestore),
-    CommandSpec::new("zrevrange", -4, READONLY, KEY1, "sorted-set", range::zrevrange),
-    CommandSpec::new("zrangebyscore", -4, READONLY, KEY1, "sorted-set", range::zrangebyscore),
-    CommandSpec::new("zrevrangebyscore", -4, READONLY, KEY1, "sorted-set", range::zrevrangebyscore),
-    CommandSpec::new("zrangebylex", -4, READONLY, KEY1, "sorted-set", range::zrangebylex),
-    CommandSpec::new("zrevrangebylex", -4, READONLY, KEY1, "sorted-set", range::zrevrangebylex),
-    CommandSpec::new("zremrangebyrank", 4, WRITE, KEY1, "sorted-set", range::zremrangebyrank),
-    CommandSpec::new("zremrangebyscore", 4, WRITE, KEY1, "sorted-set", range::zremrangebyscore),
-    CommandSpec::new("zremrangebylex", 4, WRITE, KEY1, "sorted-set", range::zremrangebylex),
-    CommandSpec::new("zpopmin", -2, WRITE | FAST, KEY1, "sorted-set", zpopmin),
-    CommandSpec::new("zpopmax", -2, WRITE | FAST, KEY1, "sorted-set", zpopmax),
-    CommandSpec::new("zmpop", -4, WRITE, NO_KEYS, "sorted-set", zmpop),
-    CommandSpec::new("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, KEYS_BUT_LAST, "sorted-set", bzpopmin),
-    CommandSpec::new("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, KEYS_BUT_LAST, "sorted-set", bzpopmax),
-    CommandSpec::new("bzmpop", -5, WRITE | BLOCKING, NO_KEYS, "sorted-set", bzmpop),
-    CommandSpec::new("zrandmember", -2, READONLY, KEY1, "sorted-set", zrandmember),
-    CommandSpec::new("zscan", -3, READONLY, KEY1, "sorted-set", zscan),
-    CommandSpec::new("zunion", -3, READONLY, NO_KEYS, "sorted-set", store::zunion),
-    CommandSpec::new("zinter", -3, READONLY, NO_KEYS, "sorted-set", store::zinter),
-    CommandSpec::new("zdiff", -3, READONLY, NO_KEYS, "sorted-set", store::zdiff),
-    CommandSpec::new("zintercard", -3, READONLY, NO_KEYS, "sorted-set", store::zintercard),
-    CommandSpec::new("zunionstore", -4, WRITE | DENYOOM, KEY1, "sorted-set", store::zunionstore),
-    CommandSpec::new("zinterstore", -4, WRITE | DENYOOM, KEY1, "sorted-set", store::zinterstore),
-    CommandSpec::new("zdiffstore", -4, WRITE | DENYOOM, KEY1, "sorted-set", store::zdiffstore),
+    CommandSpec::new("zadd", -4, WRITE | DENYOOM | FAST, KEY1, "sorted-set", zadd).acl(cat::SORTEDSET).access(WRITES),
+    CommandSpec::new("zincrby", 4, WRITE | DENYOOM | FAST, KEY1, "sorted-set", zincrby)
+        .acl(cat::SORTEDSET)
+        .access(READS_WRITES),
+    CommandSpec::new("zrem", -3, WRITE | FAST, KEY1, "sorted-set", zrem).acl(cat::SORTEDSET).access(WRITES),
+    CommandSpec::new("zcard", 2, READONLY | FAST, KEY1, "sorted-set", zcard).acl(cat::SORTEDSET).access(METADATA_ONLY),
+    CommandSpec::new("zscore", 3, READONLY | FAST, KEY1, "sorted-set", zscore).acl(cat::SORTEDSET).access(READS),
+    CommandSpec::new("zmscore", -3, READONLY | FAST, KEY1, "sorted-set", zmscore).acl(cat::SORTEDSET).access(READS),
+    CommandSpec::new("zrank", 3, READONLY | FAST, KEY1, "sorted-set", zrank).acl(cat::SORTEDSET).access(READS),
+    CommandSpec::new("zrevrank", 3, READONLY | FAST, KEY1, "sorted-set", zrevrank).acl(cat::SORTEDSET).access(READS),
+    CommandSpec::new("zcount", 4, READONLY | FAST, KEY1, "sorted-set", range::zcount).acl(cat::SORTEDSET).access(READS),
+    CommandSpec::new("zlexcount", 4, READONLY | FAST, KEY1, "sorted-set", range::zlexcount)
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zrange", -4, READONLY, KEY1, "sorted-set", range::zrange).acl(cat::SORTEDSET).access(READS),
+    CommandSpec::new("zrangestore", -5, WRITE | DENYOOM, KEY1_2, "sorted-set", range::zrangestore)
+        .acl(cat::SORTEDSET)
+        .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
+    CommandSpec::new("zrevrange", -4, READONLY, KEY1, "sorted-set", range::zrevrange).acl(cat::SORTEDSET).access(READS),
+    CommandSpec::new("zrangebyscore", -4, READONLY, KEY1, "sorted-set", range::zrangebyscore)
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zrevrangebyscore", -4, READONLY, KEY1, "sorted-set", range::zrevrangebyscore)
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zrangebylex", -4, READONLY, KEY1, "sorted-set", range::zrangebylex)
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zrevrangebylex", -4, READONLY, KEY1, "sorted-set", range::zrevrangebylex)
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zremrangebyrank", 4, WRITE, KEY1, "sorted-set", range::zremrangebyrank)
+        .acl(cat::SORTEDSET)
+        .access(WRITES),
+    CommandSpec::new("zremrangebyscore", 4, WRITE, KEY1, "sorted-set", range::zremrangebyscore)
+        .acl(cat::SORTEDSET)
+        .access(WRITES),
+    CommandSpec::new("zremrangebylex", 4, WRITE, KEY1, "sorted-set", range::zremrangebylex)
+        .acl(cat::SORTEDSET)
+        .access(WRITES),
+    CommandSpec::new("zpopmin", -2, WRITE | FAST, KEY1, "sorted-set", zpopmin).acl(cat::SORTEDSET).access(READS_WRITES),
+    CommandSpec::new("zpopmax", -2, WRITE | FAST, KEY1, "sorted-set", zpopmax).acl(cat::SORTEDSET).access(READS_WRITES),
+    CommandSpec::new("zmpop", -4, WRITE, NO_KEYS, "sorted-set", zmpop)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::SORTEDSET)
+        .access(READS_WRITES),
+    CommandSpec::new("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, KEYS_BUT_LAST, "sorted-set", bzpopmin)
+        .acl(cat::SORTEDSET)
+        .access(READS_WRITES),
+    CommandSpec::new("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, KEYS_BUT_LAST, "sorted-set", bzpopmax)
+        .acl(cat::SORTEDSET)
+        .access(READS_WRITES),
+    CommandSpec::new("bzmpop", -5, WRITE | BLOCKING, NO_KEYS, "sorted-set", bzmpop)
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[]))
+        .acl(cat::SORTEDSET)
+        .access(READS_WRITES),
+    CommandSpec::new("zrandmember", -2, READONLY, KEY1, "sorted-set", zrandmember).acl(cat::SORTEDSET).access(READS),
+    CommandSpec::new("zscan", -3, READONLY, KEY1, "sorted-set", zscan).acl(cat::SORTEDSET).access(READS),
+    CommandSpec::new("zunion", -3, READONLY, NO_KEYS, "sorted-set", store::zunion)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zinter", -3, READONLY, NO_KEYS, "sorted-set", store::zinter)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zdiff", -3, READONLY, NO_KEYS, "sorted-set", store::zdiff)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zintercard", -3, READONLY, NO_KEYS, "sorted-set", store::zintercard)
+        .with_getkeys(|a| super::numkeys_positions(a, 1, &[]))
+        .acl(cat::SORTEDSET)
+        .access(READS),
+    CommandSpec::new("zunionstore", -4, WRITE | DENYOOM, KEY1, "sorted-set", store::zunionstore)
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[1]))
+        .acl(cat::SORTEDSET)
+        .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
+    CommandSpec::new("zinterstore", -4, WRITE | DENYOOM, KEY1, "sorted-set", store::zinterstore)
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[1]))
+        .acl(cat::SORTEDSET)
+        .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
+    CommandSpec::new("zdiffstore", -4, WRITE | DENYOOM, KEY1, "sorted-set", store::zdiffstore)
+        .with_getkeys(|a| super::numkeys_positions(a, 2, &[1]))
+        .acl(cat::SORTEDSET)
+        .access(KeyAccess::FirstThen(KeyPerm::WRITE, KeyPerm::READ)),
 ];
 
 /// The conversion thresholds currently configured.

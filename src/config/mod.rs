@@ -12,13 +12,13 @@
 //! Layout: `table` (directive table), `parse` (tokenizer and number parsers),
 //! `value` (per-type set/get rules), `special` (multi-part values), `load`
 //! (file loading), `runtime` (CONFIG GET/SET), `rewrite` (CONFIG REWRITE),
-//! `sha256` (ACL password digest).
+//! `sha256` (ACL password digests).
 
 mod load;
 pub(crate) mod parse;
 mod rewrite;
 mod runtime;
-mod sha256;
+pub(crate) mod sha256;
 mod special;
 mod table;
 mod value;
@@ -29,6 +29,7 @@ mod tests;
 use std::fmt;
 
 pub use parse::{CommandLine, memtoull, overrides_to_text, push_repr, split_args, string2ll};
+pub(crate) use rewrite::overwrite_atomically;
 pub use special::{ObufLimit, notify};
 
 use table::{PROTECTED_ACTION, TABLE, index_of};
@@ -275,6 +276,8 @@ mod ids {
     pub const SET_PROC_TITLE: usize = index_of("set-proc-title");
     pub const CLUSTER_ENABLED: usize = index_of("cluster-enabled");
     pub const ACLFILE: usize = index_of("aclfile");
+    pub const ACL_PUBSUB_DEFAULT: usize = index_of("acl-pubsub-default");
+    pub const ACLLOG_MAX_LEN: usize = index_of("acllog-max-len");
 }
 
 /// Typed views of the store. Values were validated against the table's
@@ -791,6 +794,21 @@ impl Config {
         self.bytes(ids::ACLFILE).unwrap_or_default()
     }
 
+    /// The ACL file users are loaded from and saved to (`aclfile`), when set.
+    pub fn acl_filename(&self) -> Option<&str> {
+        self.text(ids::ACLFILE).filter(|f| !f.is_empty())
+    }
+
+    /// `acl-pubsub-default allchannels`: new users and selectors may use every channel.
+    pub fn acl_pubsub_default_all(&self) -> bool {
+        self.choice(ids::ACL_PUBSUB_DEFAULT) != 0
+    }
+
+    /// How many entries ACL LOG keeps.
+    pub fn acllog_max_len(&self) -> usize {
+        usize::try_from(self.number(ids::ACLLOG_MAX_LEN)).unwrap_or(128)
+    }
+
     /// `rename-command` lines, for the command table to apply (and to
     /// report "No such command in rename-command" through [`Directive::error`]).
     pub fn rename_commands(&self) -> &[Directive] {
@@ -833,6 +851,12 @@ impl Config {
             self.mentioned.push(name);
         }
     }
+}
+
+/// Whether `name` (or its alias) is a secret such as `requirepass`, whose values SLOWLOG and
+/// MONITOR redact.
+pub fn is_sensitive(name: &[u8]) -> bool {
+    table::lookup(name).is_some_and(|found| TABLE[found.index].has(table::SENSITIVE))
 }
 
 /// The reply Redis gives when applying a CONFIG SET change failed in the

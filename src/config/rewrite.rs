@@ -151,11 +151,11 @@ impl Config {
         self.rewrite_with_users(path, None)
     }
 
-    /// [`Config::rewrite`] with the ACL users as `user ...` lines once an ACL
-    /// subsystem can describe them. Without them, a config with no `user`
-    /// lines gets Redis's description of the untouched default user, and
-    /// existing `user` lines are kept as they are.
-    pub fn rewrite_with_users(&self, path: &str, users: Option<&[String]>) -> Result<(), String> {
+    /// [`Config::rewrite`] with the ACL users as `user ...` lines (whole
+    /// lines, as the ACL subsystem describes them). Without them, a config
+    /// with no `user` lines gets Redis's description of the untouched default
+    /// user, and existing `user` lines are kept as they are.
+    pub fn rewrite_with_users(&self, path: &str, users: Option<&[Vec<u8>]>) -> Result<(), String> {
         if self.config_file.is_none() {
             return Err("ERR The server is running without a config file".to_string());
         }
@@ -276,7 +276,7 @@ impl Config {
         }
     }
 
-    fn rewrite_users(&self, state: &mut State, users: Option<&[String]>) {
+    fn rewrite_users(&self, state: &mut State, users: Option<&[Vec<u8>]>) {
         if !self.aclfile().is_empty() {
             // Users live in the ACL file: drop them from redis.conf.
             state.mark_processed("user");
@@ -285,7 +285,7 @@ impl Config {
         match users {
             Some(lines) => {
                 for line in lines {
-                    state.rewrite_line("user", line.clone().into_bytes(), true);
+                    state.rewrite_line("user", line.clone(), true);
                 }
             }
             None if self.users.is_empty() => {
@@ -308,7 +308,7 @@ impl Config {
 /// Writes `content` to a fresh temporary file next to `path`, fsyncs it and
 /// renames it over `path`, then fsyncs the directory (like Redis's
 /// `rewriteConfigOverwriteFile` and `fsyncFileDir`).
-fn overwrite_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
+pub(crate) fn overwrite_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
     let (tmp_path, mut file) = create_temp_beside(path)?;
     let result = (|| {
         file.write_all(content)?;

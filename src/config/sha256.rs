@@ -1,8 +1,8 @@
-//! SHA-256 (FIPS 180-4), needed only so CONFIG REWRITE can write the default
-//! user's password as `#<hex digest>` the way Redis's ACL code describes it.
+//! SHA-256 (FIPS 180-4): the digest ACL passwords are kept as (`#<hex digest>`), for the ACL
+//! users and for CONFIG REWRITE's description of the default user.
 //!
-//! It must never be used for anything security-sensitive beyond that: it is
-//! a small, unoptimised, allocation-light implementation.
+//! A small, unoptimised, allocation-light implementation: hashing happens on AUTH and when rules
+//! change, never per command.
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,

@@ -261,7 +261,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("aof-disable-auto-gc", None, 0, yes_no(false)),
     row("replica-ignore-disk-write-errors", None, NA, yes_no(false)),
     // String configs
-    row("aclfile", None, IMMUTABLE | NA, c_str(false, Some(""), StrCheck::None)),
+    row("aclfile", None, IMMUTABLE, c_str(false, Some(""), StrCheck::None)),
     row("unixsocket", None, IMMUTABLE, c_str(true, None, StrCheck::None)),
     row("pidfile", None, IMMUTABLE, c_str(true, None, StrCheck::None)),
     row("replica-announce-ip", Some("slave-announce-ip"), 0, c_str(true, None, StrCheck::None)),
@@ -292,7 +292,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("maxmemory-policy", None, 0, choice(MAXMEMORY_POLICY, MAXMEMORY_NOEVICTION)),
     row("appendfsync", None, 0, choice(APPENDFSYNC, 2)),
     row("oom-score-adj", None, NA, choice(OOM_SCORE_ADJ, 0)),
-    row("acl-pubsub-default", None, NA, choice(ACL_PUBSUB_DEFAULT, 0)),
+    row("acl-pubsub-default", None, 0, choice(ACL_PUBSUB_DEFAULT, 0)),
     row("sanitize-dump-payload", None, DEBUG | NA, choice(SANITIZE_DUMP_PAYLOAD, 0)),
     row("enable-protected-configs", None, IMMUTABLE, choice(PROTECTED_ACTION, 0)),
     row("enable-debug-command", None, IMMUTABLE, choice(PROTECTED_ACTION, 0)),
@@ -346,7 +346,7 @@ pub(crate) const TABLE: &[Spec] = &[
     // Unsigned long configs (bounds compared as signed, like config.c does)
     row("active-defrag-max-scan-fields", None, NA, signed(1, LONG_MAX, 1000)),
     row("slowlog-max-len", None, 0, signed(0, LONG_MAX, 128)),
-    row("acllog-max-len", None, NA, signed(0, LONG_MAX, 128)),
+    row("acllog-max-len", None, 0, signed(0, LONG_MAX, 128)),
     // Long long configs
     row("busy-reply-threshold", Some("lua-time-limit"), 0, signed(0, LONG_MAX, 5000)),
     row("lua-enable-deprecated-api", None, IMMUTABLE | HIDDEN, yes_no(false)),
@@ -410,7 +410,7 @@ pub(crate) const TABLE: &[Spec] = &[
 /// Directives handled by the file loader outside the table, with whether
 /// ferrodis acts on them (so `Config::unsupported` can report the others).
 pub(crate) const FILE_ONLY_DIRECTIVES: &[(&str, bool)] =
-    &[("include", true), ("rename-command", false), ("user", false), ("loadmodule", false), ("sentinel", false)];
+    &[("include", true), ("rename-command", false), ("user", true), ("loadmodule", false), ("sentinel", false)];
 
 /// Old directives 7.0 silently ignores when given exactly one argument.
 pub(crate) const DEPRECATED: &[&str] =
@@ -537,6 +537,11 @@ mod tests {
             "requirepass",
             "masterauth",
             "masteruser",
+            "aclfile",
+            "acl-pubsub-default",
+            "acllog-max-len",
+            "stream-node-max-bytes",
+            "stream-node-max-entries",
             "databases",
             "loglevel",
             "logfile",

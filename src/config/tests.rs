@@ -134,7 +134,7 @@ fn parsing_rules() {
     assert_eq!(c.user_directives().len(), 1);
     assert_eq!(c.loadmodules().len(), 1);
     assert_eq!(c.module_configs(), [("mymod.opt".to_string(), b"3".to_vec())]);
-    assert_eq!(c.unsupported(), ["rename-command", "user", "loadmodule", "sentinel"]);
+    assert_eq!(c.unsupported(), ["rename-command", "loadmodule", "sentinel"]);
     assert!(c.config_file().is_none());
 
     // A `save ""` clears, and the defaults survive when no `save` is given.

@@ -652,6 +652,8 @@ impl Server {
         let mut c = Client::new(id, slot, Stream::Tcp(stream), addr, laddr, unix_ms());
         c.peer_ip = peer;
         c.authenticated = true;
+        // Our master may run anything, as Redis's NULL user.
+        c.user = None;
         c.is_master = true;
         // After a full sync the stream starts with a SELECT; a continued one is still in the
         // database it was in.

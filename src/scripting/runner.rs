@@ -11,6 +11,8 @@ use mlua::{Lua, MultiValue, Value};
 
 use super::lua_value::{lua_to_reply, number_arg, resp_to_lua};
 use super::{TimedOutRun, script_flags};
+use crate::acl::Denial;
+use crate::acl::log::Context as AclContext;
 use crate::client::{Client, Stream, flags as cflags};
 use crate::command::{Args, Lookup, flags};
 use crate::error::{self, CmdError, CmdResult};
@@ -33,9 +35,11 @@ pub struct RunSpec<'a> {
 }
 
 /// Per-run state the raw call consults.
-struct RunState<'s> {
+struct RunState<'s, 'c> {
     srv: &'s mut Server,
     client: Client,
+    /// The client running the script: ACL LOG entries show it.
+    caller: &'c Client,
     /// No write may run (no-writes flag or a *_RO command).
     read_only: bool,
     /// The script already wrote: later writes cannot be refused half-way.
@@ -134,6 +138,8 @@ impl Server {
         let mut client = Client::new(SCRIPT_CLIENT_ID, usize::MAX, Stream::Detached, String::new(), String::new(), 0);
         client.db = c.db;
         client.authenticated = true;
+        // The script's calls are checked against its caller's user.
+        client.user = c.user;
         client.is_master = c.is_master;
         // Blocking commands must not block inside a script.
         client.flags |= cflags::EXECUTING_MULTI;
@@ -150,6 +156,7 @@ impl Server {
         let state = RefCell::new(RunState {
             srv: self,
             client,
+            caller: c,
             read_only,
             write_dirty: false,
             oom_at_start,
@@ -160,13 +167,13 @@ impl Server {
         if threshold_ms > 0 {
             let start = std::time::Instant::now();
             // The hook must be 'static, the run state is not: it gets the state's address, erased.
-            let state_addr = &state as *const RefCell<RunState<'_>> as usize;
+            let state_addr = &state as *const RefCell<RunState<'_, '_>> as usize;
             let _ = lua.set_hook(mlua::HookTriggers::new().every_nth_instruction(100_000), move |lua, _| {
                 // SAFETY: `state` outlives the hook: the hook is removed right after `lua.scope`
                 // returns, before `state` is consumed, and the run is single-threaded. The
                 // RefCell's dynamic borrow check keeps the access exclusive (a hook that fires
                 // while a redis.call holds the state does nothing).
-                let state = unsafe { &*(state_addr as *const RefCell<RunState<'static>>) };
+                let state = unsafe { &*(state_addr as *const RefCell<RunState<'static, 'static>>) };
                 let Ok(mut st) = state.try_borrow_mut() else { return Ok(mlua::VmState::Continue) };
                 let wrote_now = st.wrote.get();
                 let srv = &mut *st.srv;
@@ -268,7 +275,7 @@ fn error_table(lua: &Lua, text: &str) -> mlua::Result<Value> {
     Ok(Value::Table(t))
 }
 
-impl RunState<'_> {
+impl RunState<'_, '_> {
     /// `redis.call` / `redis.pcall` without raising: the reply as a Lua value, or an error table.
     fn raw_call(&mut self, lua: &Lua, argv: MultiValue) -> mlua::Result<Value> {
         if argv.is_empty() {
@@ -304,6 +311,15 @@ impl RunState<'_> {
             && !self.caller_is_master
         {
             return error_table(lua, "Can not execute the command on a stale replica");
+        }
+        if let Err(denial) = srv.acl_check(&self.client, cmd_id, &args) {
+            srv.acl_log_denial(&self.client, self.caller, denial, cmd_id, &args, AclContext::Lua);
+            let why = match denial {
+                Denial::Command => "can't run this command or subcommand",
+                Denial::Key(_) => "can't access at least one of the keys mentioned in the command arguments",
+                Denial::Channel(_) => "can't publish to the channel mentioned in the command",
+            };
+            return error_table(lua, &format!("The user executing the script {why}"));
         }
         let writes = spec.has(flags::WRITE);
         if self.read_only && (writes || spec.has(flags::MAY_REPLICATE)) {

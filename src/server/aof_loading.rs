@@ -214,6 +214,7 @@ impl Server {
         let load_truncated = self.config.aof_load_truncated();
         let mut fake = Client::new(AOF_CLIENT_ID, usize::MAX, Stream::Detached, String::new(), String::new(), 0);
         fake.authenticated = true;
+        fake.user = None;
         let mut reader = CommandReader::new(&data, start);
         // Redis only tracks offsets from the command part on, so a torn first command after an RDB
         // part truncates to 0 (kept for byte-identical behaviour).

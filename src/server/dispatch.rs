@@ -1,7 +1,8 @@
-//! Command dispatch: the checks every command shares (lookup, arity, AUTH, MULTI queueing, pauses) in
-//! `process_command`, and `call`, which runs a handler, times it, counts it (commandstats, errorstats,
-//! slowlog) and feeds MONITOR. Handlers never repeat these checks.
+//! Command dispatch: the checks every command shares (lookup, arity, AUTH, ACL permissions, MULTI
+//! queueing, pauses) in `process_command`, and `call`, which runs a handler, times it, counts it
+//! (commandstats, errorstats, slowlog) and feeds MONITOR. Handlers never repeat these checks.
 
+use crate::acl::log::Context as AclContext;
 use crate::client::{Client, QueuedCommand, ReplyMode, flags as cflags};
 use crate::command::{Args, Command, Lookup, flags};
 use crate::error::{self, CmdError};
@@ -28,8 +29,15 @@ impl Server {
         let spec = self.commands.commands[cmd_id].spec;
         c.last_cmd = Some(cmd_id);
 
-        if !c.authenticated && !spec.has(flags::NO_AUTH) {
+        if self.auth_required(c) && !spec.has(flags::NO_AUTH) {
             self.reject(c, cmd_id, &error::NOAUTH.into());
+            return;
+        }
+        if let Err(denial) = self.acl_check(c, cmd_id, args) {
+            let context = if c.in_multi() { AclContext::Multi } else { AclContext::Toplevel };
+            self.acl_log_denial(c, c, denial, cmd_id, args, context);
+            let e = self.noperm_error(denial, cmd_id);
+            self.reject(c, cmd_id, &e);
             return;
         }
         // A load that lets the loop turn (a slow script in the AOF, a diskless sync) answers
@@ -253,7 +261,7 @@ impl Server {
         // The AOF replay is not a client: no MONITOR feed, no stats, no slowlog (Redis's CMD_CALL_NONE).
         let replaying = c.id == crate::server::aof_loading::AOF_CLIENT_ID;
         if !replaying && !self.monitors.is_empty() && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
-            self.feed_monitors(c, args);
+            self.feed_monitors(c, cmd_id, args);
         }
         let saved_propagation = self.enter_call();
         let dirty_before = self.dirty;
@@ -330,7 +338,7 @@ impl Server {
         self.stats.commands_processed += 1;
         c.commands += 1;
         if !spec.has(flags::SKIP_SLOWLOG) {
-            self.slowlog_push(c, args, duration);
+            self.slowlog_push(c, cmd_id, args, duration);
         }
         // Run directly (not from EXEC or a script), such a command's expiry deletions go out
         // unwrapped, like the active-expire cycle's.
@@ -342,11 +350,51 @@ impl Server {
         }
     }
 
-    fn slowlog_push(&mut self, c: &Client, args: &Args, duration_us: u64) {
+    /// Arguments that are secrets (passwords, ACL rules), which SLOWLOG and MONITOR show as
+    /// `(redacted)` (Redis's redactClientCommandArgument calls).
+    fn secret_arguments(&self, cmd_id: usize, args: &Args) -> Vec<usize> {
+        match self.commands.commands[cmd_id].full_name.as_str() {
+            "auth" => (1..args.len().min(3)).collect(),
+            "hello" => {
+                // Options as HELLO parses them: AUTH user pass, SETNAME name.
+                let mut j = 2;
+                while j < args.len() {
+                    if args.is(j, "auth") && j + 2 < args.len() {
+                        return vec![j + 1, j + 2];
+                    }
+                    j += if args.is(j, "setname") { 2 } else { 1 };
+                }
+                Vec::new()
+            }
+            "acl|setuser" => (2..args.len()).collect(),
+            "migrate" => {
+                // Options as MIGRATE parses them, up to KEYS.
+                for j in 6..args.len() {
+                    if args.is(j, "keys") {
+                        break;
+                    } else if args.is(j, "auth") {
+                        return vec![j + 1];
+                    } else if args.is(j, "auth2") {
+                        return vec![j + 1, j + 2];
+                    }
+                }
+                Vec::new()
+            }
+            "config|set" => (2..args.len())
+                .step_by(2)
+                .filter(|&j| crate::config::is_sensitive(args.get(j)))
+                .map(|j| j + 1)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn slowlog_push(&mut self, c: &Client, cmd_id: usize, args: &Args, duration_us: u64) {
         let threshold = self.config.slowlog_log_slower_than();
         if threshold < 0 || duration_us < threshold as u64 {
             return;
         }
+        let secrets = self.secret_arguments(cmd_id, args);
         // Like Redis: at most 32 arguments, each at most 128 bytes, with a note of what was cut.
         let argc = args.len();
         let shown = argc.min(32);
@@ -356,7 +404,9 @@ impl Server {
                 stored.push(format!("... ({} more arguments)", argc - shown + 1).into_bytes());
                 break;
             }
-            if a.len() > 128 {
+            if secrets.contains(&i) {
+                stored.push(b"(redacted)".to_vec());
+            } else if a.len() > 128 {
                 let mut v = a[..128].to_vec();
                 v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
                 stored.push(v);
@@ -381,12 +431,17 @@ impl Server {
     }
 
     /// Send a command to every MONITOR client, in Redis's line format.
-    fn feed_monitors(&mut self, c: &Client, args: &Args) {
+    fn feed_monitors(&mut self, c: &Client, cmd_id: usize, args: &Args) {
         let now = unix_us();
+        let secrets = self.secret_arguments(cmd_id, args);
         let mut line = format!("{}.{:06} [{} {}]", now / 1_000_000, now % 1_000_000, c.db, c.addr);
-        for a in args.iter() {
+        for (i, a) in args.iter().enumerate() {
             line.push_str(" \"");
-            line.push_str(&crate::command::introspection::repr_bytes(a));
+            if secrets.contains(&i) {
+                line.push_str("(redacted)");
+            } else {
+                line.push_str(&crate::command::introspection::repr_bytes(a));
+            }
             line.push('"');
         }
         let monitors = self.monitors.clone();

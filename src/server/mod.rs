@@ -15,6 +15,7 @@ pub mod events_while_blocked;
 pub mod eviction;
 pub mod keyspace;
 pub mod latency;
+pub mod permissions;
 pub mod propagation;
 pub mod pubsub;
 pub mod rdb_persistence;
@@ -128,6 +129,8 @@ pub struct Pause {
 pub struct Server {
     pub config: Config,
     pub commands: CommandTable,
+    /// ACL users, their permissions and the ACL log.
+    pub acl: crate::acl::Acl,
     pub dbs: Vec<Db>,
     /// Clients by slot; `None` while that client is running a command (it is lent to the handler).
     pub clients: Slab<Option<Client>>,
@@ -228,6 +231,8 @@ impl Server {
         let databases = config.databases().max(1);
         let scripting = crate::scripting::Scripting::new(config.lua_enable_deprecated_api());
         let commands = CommandTable::build();
+        let mut acl = crate::acl::Acl::new(&commands);
+        acl.set_default_password(config.requirepass(), &permissions::rule_context(&commands, &config));
         let cmd_stats = (0..commands.commands.len()).map(|_| CmdStat::default()).collect();
         let now = unix_ms();
         let mut seed = now ^ (std::process::id() as u64).rotate_left(32);
@@ -241,6 +246,7 @@ impl Server {
             config_file: config.config_file().map(str::to_string),
             config,
             commands,
+            acl,
             dbs: (0..databases).map(Db::new).collect(),
             clients: Slab::new(),
             poll: Poll::new()?,
@@ -501,7 +507,7 @@ impl Server {
             return;
         }
         if self.config.protected_mode()
-            && self.config.requirepass().is_none()
+            && self.acl.default_user().nopass
             && !is_unix
             && !peer.is_some_and(|p| net::is_loopback(&p))
         {
@@ -509,6 +515,7 @@ impl Server {
             self.stats.rejected_connections += 1;
             return;
         }
+        let authenticated = self.acl.new_connection_authenticated();
         let entry = self.clients.vacant_entry();
         let slot = entry.key();
         let token = Token(slot);
@@ -524,7 +531,8 @@ impl Server {
         if is_unix {
             c.flags |= cflags::UNIX_SOCKET;
         }
-        c.authenticated = self.config.requirepass().is_none();
+        // A new connection runs as the default user (Client::new), authenticated when it needs none.
+        c.authenticated = authenticated;
         entry.insert(Some(c));
         self.client_slots.insert(id, slot);
         self.stats.connections_received += 1;
@@ -618,7 +626,8 @@ impl Server {
             if c.is_master && self.scripting.timed_out.is_some() {
                 break;
             }
-            let limits = ParseLimits { max_bulk_len: self.config.proto_max_bulk_len(), authenticated: c.authenticated };
+            let limits =
+                ParseLimits { max_bulk_len: self.config.proto_max_bulk_len(), authenticated: !self.auth_required(c) };
             match c.parser.parse(&c.qbuf, c.qpos, limits) {
                 Parsed::Incomplete => break,
                 Parsed::Empty { end } => {
@@ -698,7 +707,7 @@ impl Server {
             return;
         }
         let used = self.output_buffer_usage(c);
-        let over = if used > 1024 && !c.authenticated {
+        let over = if used > 1024 && self.auth_required(c) {
             true
         } else {
             // MONITOR clients count as normal ones (Redis's getClientType).
