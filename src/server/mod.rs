@@ -383,6 +383,16 @@ impl Server {
         self.listen()
     }
 
+    /// Stop listening (shutdown): drops every listening socket.
+    pub fn close_listeners(&mut self) {
+        for mut l in std::mem::take(&mut self.listeners) {
+            let _ = match &mut l {
+                Listener::Tcp(s) => self.poll.registry().deregister(s),
+                Listener::Unix(s, _) => self.poll.registry().deregister(s),
+            };
+        }
+    }
+
     pub fn unix_socket_path(&self) -> Option<&str> {
         self.listeners.iter().find_map(|l| match l {
             Listener::Unix(_, p) => Some(p.as_str()),

@@ -200,6 +200,9 @@ impl Server {
             log::info!("Removing the unix socket file.");
             let _ = std::fs::remove_file(path);
         }
+        // Closed before exiting, as Redis's closeListeningSockets: a client connecting from now
+        // on is refused rather than accepted into a backlog nobody will read.
+        self.close_listeners();
         log::warn!("Redis is now ready to exit, bye bye...");
         Ok(())
     }
