@@ -92,10 +92,11 @@ pub struct Scripting {
     pub libraries: BTreeMap<String, Library>,
     /// Function name -> its library's name.
     pub functions: HashMap<String, String>,
-    /// `redis.call` and `redis.pcall` as they are outside a script run (they refuse); a run
-    /// replaces them with its own and puts these back.
+    /// `redis.call`, `redis.pcall` and `redis.acl_check_cmd` as they are outside a script run
+    /// (they refuse); a run replaces them with its own and puts these back.
     pub idle_call: mlua::Function,
     pub idle_pcall: mlua::Function,
+    pub idle_acl_check_cmd: mlua::Function,
     /// The running script timed out (None when none runs or it is still within the threshold).
     pub timed_out: Option<TimedOutRun>,
 }
@@ -198,6 +199,7 @@ setmetatable(_G, {
 const REDIS_API: &str = r#"
 redis.call = function() error({err = 'ERR redis.call/pcall can only be called inside a script invocation'}) end
 redis.pcall = function() return {err = 'ERR redis.call/pcall can only be called inside a script invocation'} end
+redis.acl_check_cmd = function() error({err = 'ERR redis.acl_check_cmd can only be called inside a script invocation'}) end
 redis.error_reply = function(e)
   if type(e) ~= 'string' then error('wrong number or type of arguments') end
   if string.sub(e, 1, 1) == '-' then e = string.sub(e, 2) end
@@ -270,6 +272,7 @@ impl Scripting {
         Scripting {
             idle_call: redis.get("call").expect("redis.call"),
             idle_pcall: redis.get("pcall").expect("redis.pcall"),
+            idle_acl_check_cmd: redis.get("acl_check_cmd").expect("redis.acl_check_cmd"),
             lua: Some(lua),
             scripts: HashMap::new(),
             libraries: BTreeMap::new(),

@@ -203,10 +203,12 @@ impl Server {
                 Ok(v)
             })?;
             let pcall = scope.create_function(|lua, argv: MultiValue| state.borrow_mut().raw_call(lua, argv))?;
+            let acl_check_cmd = scope.create_function(|_, argv: MultiValue| state.borrow().acl_check_cmd(argv))?;
             let globals = lua.globals();
             let redis: mlua::Table = globals.get("redis")?;
             redis.raw_set("call", call)?;
             redis.raw_set("pcall", pcall)?;
+            redis.raw_set("acl_check_cmd", acl_check_cmd)?;
             let keys = lua
                 .create_sequence_from(spec.keys.iter().map(|k| lua.create_string(k)).collect::<Result<Vec<_>, _>>()?)?;
             let args = lua
@@ -231,6 +233,7 @@ impl Server {
         if let Ok(redis) = lua.globals().get::<mlua::Table>("redis") {
             let _ = redis.raw_set("call", srv.scripting.idle_call.clone());
             let _ = redis.raw_set("pcall", srv.scripting.idle_pcall.clone());
+            let _ = redis.raw_set("acl_check_cmd", srv.scripting.idle_acl_check_cmd.clone());
         }
         srv.scripting.lua = Some(lua);
         match outcome {
@@ -275,24 +278,53 @@ fn error_table(lua: &Lua, text: &str) -> mlua::Result<Value> {
     Ok(Value::Table(t))
 }
 
+/// An argv packed in one buffer, with each argument's range in it (what `Args` reads).
+type PackedArgv = (Vec<u8>, Vec<(usize, usize)>);
+
+/// A redis.call-style argument list packed as an argv, or the error Redis gives for it.
+fn lua_argv(argv: &MultiValue) -> Result<PackedArgv, &'static str> {
+    if argv.is_empty() {
+        return Err("Please specify at least one argument for this redis lib call");
+    }
+    let mut buf = Vec::new();
+    let mut ranges = Vec::with_capacity(argv.len());
+    for v in argv.iter() {
+        let start = buf.len();
+        match v {
+            Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
+            Value::Integer(n) => buf.extend_from_slice(n.to_string().as_bytes()),
+            Value::Number(n) => buf.extend_from_slice(&number_arg(*n)),
+            _ => return Err("Lua redis lib command arguments must be strings or integers"),
+        }
+        ranges.push((start, buf.len()));
+    }
+    Ok((buf, ranges))
+}
+
+/// An error raised to the script as an error reply (as redis.call raises them).
+fn raise(msg: &str) -> mlua::Error {
+    let msg = if msg.starts_with("ERR ") { msg.to_string() } else { format!("ERR {msg}") };
+    mlua::Error::RuntimeError(format!("\u{1}REDISERR:{msg}\u{1}"))
+}
+
 impl RunState<'_, '_> {
+    /// `redis.acl_check_cmd(...)`: whether the caller's user could run that command with those
+    /// arguments, keys and channels included.
+    fn acl_check_cmd(&self, argv: MultiValue) -> mlua::Result<bool> {
+        let (buf, ranges) = lua_argv(&argv).map_err(raise)?;
+        let args = Args::new(&buf, &ranges);
+        match self.srv.commands.lookup(&args) {
+            Lookup::Found(cmd) => Ok(self.srv.acl_check(&self.client, cmd.id, &args).is_ok()),
+            _ => Err(raise("Invalid command passed to redis.acl_check_cmd()")),
+        }
+    }
+
     /// `redis.call` / `redis.pcall` without raising: the reply as a Lua value, or an error table.
     fn raw_call(&mut self, lua: &Lua, argv: MultiValue) -> mlua::Result<Value> {
-        if argv.is_empty() {
-            return error_table(lua, "Please specify at least one argument for this redis lib call");
-        }
-        let mut buf = Vec::new();
-        let mut ranges = Vec::with_capacity(argv.len());
-        for v in argv.iter() {
-            let start = buf.len();
-            match v {
-                Value::String(s) => buf.extend_from_slice(&s.as_bytes()),
-                Value::Integer(n) => buf.extend_from_slice(n.to_string().as_bytes()),
-                Value::Number(n) => buf.extend_from_slice(&number_arg(*n)),
-                _ => return error_table(lua, "Lua redis lib command arguments must be strings or integers"),
-            }
-            ranges.push((start, buf.len()));
-        }
+        let (buf, ranges) = match lua_argv(&argv) {
+            Ok(parts) => parts,
+            Err(msg) => return error_table(lua, msg),
+        };
         let args = Args::new(&buf, &ranges);
         let srv = &mut *self.srv;
         let cmd_id = match srv.commands.lookup(&args) {
