@@ -26,7 +26,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("type", 2, READONLY | FAST, KEY1, "generic", type_cmd).acl(cat::KEYSPACE).access(METADATA_ONLY),
     CommandSpec::new("keys", 2, READONLY, NO_KEYS, "generic", keys).acl(cat::KEYSPACE | cat::DANGEROUS),
     CommandSpec::new("scan", -2, READONLY | TOUCHES_ARBITRARY_KEYS, NO_KEYS, "generic", scan).acl(cat::KEYSPACE),
-    CommandSpec::new("randomkey", 1, READONLY | TOUCHES_ARBITRARY_KEYS, NO_KEYS, "generic", randomkey).acl(cat::KEYSPACE),
+    CommandSpec::new("randomkey", 1, READONLY | TOUCHES_ARBITRARY_KEYS, NO_KEYS, "generic", randomkey)
+        .acl(cat::KEYSPACE),
     CommandSpec::new("rename", 3, WRITE, KEY1_2, "generic", rename)
         .acl(cat::KEYSPACE)
         .access(KeyAccess::FirstThen(KeyPerm::READ_WRITE, KeyPerm::WRITE)),
