@@ -154,9 +154,18 @@ fn a_script_that_wrote_cannot_be_killed() {
     let mut other = s.client();
     let deadline = Instant::now() + Duration::from_secs(10);
     let e = loop {
-        match redis::cmd("SCRIPT").arg("KILL").query::<redis::Value>(&mut other) {
+        let reply = redis::cmd("SCRIPT").arg("KILL").query::<redis::Value>(&mut other);
+        match reply {
             Err(e) if e.code() == Some("UNKILLABLE") => break e.to_string(),
-            _ => assert!(Instant::now() < deadline, "the script never became unkillable"),
+            other_reply => {
+                if runner.is_finished() {
+                    let outcome = runner.join().map(|r| format!("{r:?}")).unwrap_or_else(|_| "panicked".into());
+                    panic!(
+                        "the script ended before it was seen unkillable: {outcome}; SCRIPT KILL said {other_reply:?}"
+                    );
+                }
+                assert!(Instant::now() < deadline, "the script never became unkillable: {other_reply:?}");
+            }
         }
         std::thread::sleep(Duration::from_millis(20));
     };
