@@ -52,7 +52,7 @@ impl From<Vec<u8>> for CmdError {
 }
 
 /// Bytes up to the first NUL: Redis formats arguments into errors with `%s`, which stops there.
-fn c_string(s: &[u8]) -> &[u8] {
+pub fn c_string(s: &[u8]) -> &[u8] {
     match s.iter().position(|&b| b == 0) {
         Some(i) => &s[..i],
         None => s,

@@ -149,10 +149,7 @@ fn debug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             c.reply.ok();
         }
         _ => {
-            return Err(CmdError::err(format!(
-                "unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-                String::from_utf8_lossy(args.get(1))
-            )));
+            return Err(crate::error::subcommand_syntax("debug", args.get(1)));
         }
     }
     Ok(())

@@ -149,14 +149,19 @@ impl<'a> Args<'a> {
 
     /// The arguments packed into an owned buffer (MULTI queue, propagation).
     pub fn to_owned_parts(&self) -> (Vec<u8>, Vec<(usize, usize)>) {
-        let mut buf = Vec::new();
-        let mut ranges = Vec::with_capacity(self.len());
-        for a in self.iter() {
-            ranges.push((buf.len(), buf.len() + a.len()));
-            buf.extend_from_slice(a);
-        }
-        (buf, ranges)
+        pack_args(self.iter())
     }
+}
+
+/// Arguments packed into one buffer plus their ranges, the shape [`Args`] reads.
+pub fn pack_args<'a>(args: impl Iterator<Item = &'a [u8]>) -> (Vec<u8>, Vec<(usize, usize)>) {
+    let mut buf = Vec::new();
+    let mut ranges = Vec::new();
+    for a in args {
+        ranges.push((buf.len(), buf.len() + a.len()));
+        buf.extend_from_slice(a);
+    }
+    (buf, ranges)
 }
 
 /// Keys given as `numkeys key [key ...]` with the count at `at` (LMPOP, ZUNION, SINTERCARD, ...),

@@ -139,10 +139,7 @@ fn pubsub_help(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
 /// Channels with subscribers, optionally filtered by a glob pattern (CHANNELS and SHARDCHANNELS).
 fn channel_list(c: &mut Client, args: &Args, channels: &std::collections::HashMap<Vec<u8>, Vec<usize>>) -> CmdResult {
     if args.len() > 3 {
-        return Err(CmdError::err(format!(
-            "unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-            String::from_utf8_lossy(args.get(1))
-        )));
+        return Err(crate::error::subcommand_syntax("pubsub", args.get(1)));
     }
     let pattern = (args.len() == 3).then(|| args.get(2));
     let names: Vec<&Vec<u8>> =

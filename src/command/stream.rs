@@ -183,11 +183,9 @@ pub(super) fn count_arg(arg: &[u8], negative: i64) -> Result<i64, CmdError> {
     Ok(if n < 0 { negative } else { n })
 }
 
-/// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP.`
+/// XGROUP's and XINFO's syntax error, naming the subcommand as sent.
 pub(super) fn subcommand_syntax_error(args: &Args) -> CmdError {
-    let sub = String::from_utf8_lossy(args.get(1).split(|&b| b == 0).next().unwrap_or(&[])).into_owned();
-    let cmd = String::from_utf8_lossy(args.get(0)).to_ascii_uppercase();
-    CmdError::err(format!("unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."))
+    error::subcommand_syntax(&String::from_utf8_lossy(args.get(0)), args.get(1))
 }
 
 // ---------------------------------------------------------------------------------- XADD and XTRIM

@@ -23,9 +23,9 @@ use crate::server::{Server, unix_ms};
 /// `NOGROUP No such key '<key>' or consumer group '<group>'<suffix>`.
 pub(super) fn no_such_group(key: &[u8], group: &[u8], suffix: &str) -> CmdError {
     let mut out = b"NOGROUP No such key '".to_vec();
-    out.extend_from_slice(c_str(key));
+    out.extend_from_slice(error::c_string(key));
     out.extend_from_slice(b"' or consumer group '");
-    out.extend_from_slice(c_str(group));
+    out.extend_from_slice(error::c_string(group));
     out.push(b'\'');
     out.extend_from_slice(suffix.as_bytes());
     CmdError::from(out)
@@ -34,16 +34,11 @@ pub(super) fn no_such_group(key: &[u8], group: &[u8], suffix: &str) -> CmdError 
 /// `NOGROUP No such consumer group '<group>' for key name '<key>'`.
 fn no_such_group_for_key(key: &[u8], group: &[u8]) -> CmdError {
     let mut out = b"NOGROUP No such consumer group '".to_vec();
-    out.extend_from_slice(c_str(group));
+    out.extend_from_slice(error::c_string(group));
     out.extend_from_slice(b"' for key name '");
-    out.extend_from_slice(c_str(key));
+    out.extend_from_slice(error::c_string(key));
     out.push(b'\'');
     CmdError::from(out)
-}
-
-/// Redis formats names into errors with `%s`, which stops at a NUL.
-fn c_str(s: &[u8]) -> &[u8] {
-    s.split(|&b| b == 0).next().unwrap_or(&[])
 }
 
 /// An integer argument whose every failure answers `msg` (getLongLongFromObjectOrReply with a
@@ -418,7 +413,10 @@ pub(super) fn xclaim(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult
             j += 1;
             last_id = parse_strict_id(args.get(j))?;
         } else {
-            return Err(CmdError::err(format!("Unrecognized XCLAIM option '{}'", String::from_utf8_lossy(c_str(opt)))));
+            return Err(CmdError::err(format!(
+                "Unrecognized XCLAIM option '{}'",
+                String::from_utf8_lossy(error::c_string(opt))
+            )));
         }
         j += 1;
     }

@@ -241,21 +241,11 @@ fn read_generic(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             *slot = id.to_vec();
         }
     }
-    let (buf, ranges) = pack(&argv);
+    let (buf, ranges) = super::pack_args(argv.iter().map(Vec::as_slice));
     let stored = Args::new(&buf, &ranges);
     let keys: Vec<&[u8]> = (0..r.nstreams).map(|i| args.get(r.keys_at + i)).collect();
     srv.block_client(c, &stored, &keys, BlockedOn::Stream, deadline);
     Ok(())
-}
-
-fn pack(argv: &[Vec<u8>]) -> (Vec<u8>, Vec<(usize, usize)>) {
-    let mut buf = Vec::new();
-    let mut ranges = Vec::with_capacity(argv.len());
-    for a in argv {
-        ranges.push((buf.len(), buf.len() + a.len()));
-        buf.extend_from_slice(a);
-    }
-    (buf, ranges)
 }
 
 /// Marks the consumer seen, creating it on first use (with its event, and its own propagation under

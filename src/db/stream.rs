@@ -363,10 +363,7 @@ impl<'a> StreamRange<'a> {
             if self.rev && master <= self.start {
                 self.last_node = true;
             }
-            if node_entries(lp, master, &mut self.entries).is_none() {
-                continue;
-            }
-            let Some(hdr) = header(lp) else { continue };
+            let Some(hdr) = node_entries(lp, master, &mut self.entries) else { continue };
             self.node = Some((lp, hdr.master_fields_pos));
             self.idx = if self.rev { self.entries.len() } else { 0 };
             return true;
