@@ -267,3 +267,45 @@ fn a_replica_link_that_sends_a_command_with_a_reply_is_dropped() {
     assert!(log.contains("Replica can't interact with the keyspace"), "{log}");
     assert_eq!(q::<String>(&mut master.client(), &["PING"]), "PONG");
 }
+
+/// SHUTDOWN with a replica behind waits for it (writes paused, INFO counting down), SHUTDOWN ABORT
+/// answers the waiting caller with an error, and once the replica runs again a SHUTDOWN ends the
+/// master only after the replica has the last write.
+#[test]
+fn shutdown_waits_for_a_lagging_replica() {
+    let mut master = start(&common::binary(), &["--shutdown-timeout", "60"]);
+    let mut m = authed(&master);
+    let port = master.port.to_string();
+    let replica = start(&common::binary(), &["--replicaof", "127.0.0.1", &port]);
+    let mut r = authed(&replica);
+    wait_for("replica online", || q::<String>(&mut m, &["INFO", "replication"]).contains("state=online"));
+    let stop = |sig: &str| {
+        let ok = std::process::Command::new("kill").args([sig, &replica.pid().to_string()]).status();
+        assert!(ok.is_ok_and(|s| s.success()), "kill {sig}");
+    };
+    stop("-STOP");
+    q::<i64>(&mut m, &["INCR", "counter"]);
+    let mut waiting = authed(&master);
+    let shutdown = std::thread::spawn(move || redis::cmd("SHUTDOWN").query::<()>(&mut waiting));
+    wait_for("shutdown pending", || !info_field(&mut m, "server", "shutdown_in_milliseconds").is_empty());
+    assert_eq!(info_field(&mut m, "clients", "blocked_clients"), "1");
+    q::<()>(&mut m, &["SHUTDOWN", "ABORT"]);
+    let answer = shutdown.join().expect("shutdown thread");
+    let err = answer.expect_err("an aborted SHUTDOWN answers with an error");
+    assert!(err.to_string().contains("Errors trying to SHUTDOWN. Check logs."), "{err}");
+    assert!(master.log().contains("Shutdown manually aborted."));
+    assert_eq!(info_field(&mut m, "server", "shutdown_in_milliseconds"), "");
+
+    q::<i64>(&mut m, &["INCR", "counter"]);
+    let mut waiting = authed(&master);
+    let shutdown = std::thread::spawn(move || redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut waiting));
+    wait_for("shutdown pending", || !info_field(&mut m, "server", "shutdown_in_milliseconds").is_empty());
+    stop("-CONT");
+    // The connection closes without a reply when the server exits.
+    assert!(shutdown.join().expect("shutdown thread").is_err());
+    assert_eq!(master.stop().map(|s| s.success()), Some(true));
+    assert_eq!(q::<String>(&mut r, &["GET", "counter"]), "2");
+    let log = master.log();
+    assert!(log.contains("Waiting for replicas before shutting down."), "{log}");
+    assert!(log.contains("1 of 1 replicas are in sync when shutting down."), "{log}");
+}

@@ -160,6 +160,10 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
             srv.config_file.as_deref().unwrap_or(""),
             env!("CARGO_PKG_VERSION"),
         );
+        if let Some(wait) = srv.shutdown_wait {
+            let left = wait.deadline_ms as i64 - unix_ms() as i64;
+            let _ = write!(out, "shutdown_in_milliseconds:{left}\r\n");
+        }
     }
     if want("clients") {
         begin(&mut out, "Clients");

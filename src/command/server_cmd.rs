@@ -5,7 +5,7 @@ use super::{Args, CommandSpec, NO_KEYS};
 use crate::acl::category as cat;
 use crate::client::{Client, flags as cflags};
 use crate::error::{self, CmdError, CmdResult};
-use crate::server::shutdown::ShutdownFlags;
+use crate::server::shutdown::{SHUTDOWN_FAILED, ShutdownFlags, ShutdownOutcome};
 use crate::server::{Server, unix_us};
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -58,12 +58,9 @@ fn shutdown(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         return Err(error::SYNTAX.into());
     }
     if abort {
-        if !srv.shutdown_asap {
+        if !srv.abort_shutdown() {
             return Err(CmdError::err("No shutdown in progress."));
         }
-        srv.shutdown_asap = false;
-        crate::server::shutdown::clear_signal();
-        log::warn!("Shutdown manually aborted.");
         c.reply.ok();
         return Ok(());
     }
@@ -74,12 +71,17 @@ fn shutdown(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         return Err(CmdError::from(run.busy_error()));
     }
     match srv.prepare_for_shutdown(flags) {
-        Ok(()) => {
+        ShutdownOutcome::Exit => {
             // The connection closes without a reply, as with Redis.
             c.flags |= cflags::CLOSE_ASAP;
             srv.exit_code = Some(0);
             Ok(())
         }
-        Err(reason) => Err(CmdError::err(reason)),
+        // Answered when the shutdown fails or is aborted; the process exits otherwise.
+        ShutdownOutcome::Waiting => {
+            srv.block_for_shutdown(c);
+            Ok(())
+        }
+        ShutdownOutcome::Failed => Err(CmdError::err(SHUTDOWN_FAILED)),
     }
 }

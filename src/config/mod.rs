@@ -196,6 +196,9 @@ mod ids {
     pub const PIDFILE: usize = index_of("pidfile");
     pub const DAEMONIZE: usize = index_of("daemonize");
     pub const HZ: usize = index_of("hz");
+    pub const SHUTDOWN_TIMEOUT: usize = index_of("shutdown-timeout");
+    pub const SHUTDOWN_ON_SIGINT: usize = index_of("shutdown-on-sigint");
+    pub const SHUTDOWN_ON_SIGTERM: usize = index_of("shutdown-on-sigterm");
     pub const DYNAMIC_HZ: usize = index_of("dynamic-hz");
     pub const MAXCLIENTS: usize = index_of("maxclients");
     pub const PROTO_MAX_BULK_LEN: usize = index_of("proto-max-bulk-len");
@@ -407,6 +410,17 @@ impl Config {
     /// Already clamped to 1..=500 like Redis does.
     pub fn hz(&self) -> u32 {
         u32::try_from(self.number(ids::HZ)).unwrap_or(10)
+    }
+
+    /// Seconds a shutdown waits for lagging replicas (0: never waits).
+    pub fn shutdown_timeout(&self) -> u64 {
+        u64::try_from(self.number(ids::SHUTDOWN_TIMEOUT)).unwrap_or(0)
+    }
+
+    /// The SHUTDOWN flags a signal implies (`shutdown-on-sigint` / `shutdown-on-sigterm`).
+    pub fn shutdown_on_signal(&self, sigint: bool) -> crate::server::shutdown::ShutdownFlags {
+        let bits = self.choice(if sigint { ids::SHUTDOWN_ON_SIGINT } else { ids::SHUTDOWN_ON_SIGTERM });
+        crate::server::shutdown::ShutdownFlags::from_bits(bits)
     }
 
     pub fn dynamic_hz(&self) -> bool {

@@ -299,8 +299,8 @@ pub(crate) const TABLE: &[Spec] = &[
     row("enable-module-command", None, IMMUTABLE, choice(PROTECTED_ACTION, 0)),
     row("cluster-preferred-endpoint-type", None, NA, choice(CLUSTER_ENDPOINT_TYPE, 0)),
     row("propagation-error-behavior", None, NA, choice(PROPAGATION_ERROR_BEHAVIOR, 0)),
-    row("shutdown-on-sigint", None, MULTI_ARG | NA, SHUTDOWN_FLAGS),
-    row("shutdown-on-sigterm", None, MULTI_ARG | NA, SHUTDOWN_FLAGS),
+    row("shutdown-on-sigint", None, MULTI_ARG, SHUTDOWN_FLAGS),
+    row("shutdown-on-sigterm", None, MULTI_ARG, SHUTDOWN_FLAGS),
     // Integer configs
     row("databases", None, IMMUTABLE, signed(1, INT_MAX, 16)),
     row("port", None, 0, signed(0, 65535, 6379)),
@@ -337,7 +337,7 @@ pub(crate) const TABLE: &[Spec] = &[
     row("min-replicas-to-write", Some("min-slaves-to-write"), 0, signed(0, INT_MAX, 0)),
     row("min-replicas-max-lag", Some("min-slaves-max-lag"), 0, signed(0, INT_MAX, 10)),
     row("watchdog-period", None, HIDDEN | NA, signed(0, INT_MAX, 0)),
-    row("shutdown-timeout", None, NA, signed(0, INT_MAX, 10)),
+    row("shutdown-timeout", None, 0, signed(0, INT_MAX, 10)),
     row("repl-diskless-sync-max-replicas", None, 0, signed(0, INT_MAX, 0)),
     // Unsigned int configs
     row("maxclients", None, 0, unsigned(1, UINT_MAX, 10000)),

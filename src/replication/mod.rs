@@ -82,6 +82,12 @@ impl Server {
         self.repl_feed_raw(resp);
     }
 
+    /// Ask every replica to report its offset now rather than at its next periodic ACK (Redis's
+    /// sendGetackToReplicas).
+    pub fn repl_send_getack(&mut self) {
+        self.repl_feed_raw(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
+    }
+
     /// Bytes that go into the stream as they are (PING, REPLCONF GETACK, a relayed master stream).
     /// They are stored once, in the backlog, and each online replica is woken to send them; without
     /// a backlog there is no stream (and the offset does not move), as in Redis.

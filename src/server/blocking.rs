@@ -35,6 +35,8 @@ pub enum BlockedOn {
         offset: u64,
         count: u64,
     },
+    /// SHUTDOWN waiting for lagging replicas: answered only if the shutdown fails or is aborted.
+    Shutdown,
 }
 
 /// What a blocked client waits for, and how to finish its command.
@@ -161,6 +163,40 @@ impl Server {
         }));
     }
 
+    /// Block `c` in SHUTDOWN while the server waits for its replicas; no deadline of its own (the
+    /// shutdown's is kept by the cron).
+    pub fn block_for_shutdown(&mut self, c: &mut Client) {
+        let Some(cmd_id) = c.last_cmd else { return };
+        self.blocking.blocked_clients += 1;
+        c.flags |= cflags::BLOCKED;
+        c.blocked = Some(Box::new(BlockState {
+            db: c.db,
+            keys: Vec::new(),
+            on: BlockedOn::Shutdown,
+            deadline_ms: 0,
+            cmd_id,
+            command: QueuedCommand { buf: Vec::new(), ranges: Vec::new() },
+        }));
+    }
+
+    /// A shutdown failed or was aborted: every client blocked in SHUTDOWN gets `error`.
+    pub fn reply_to_clients_blocked_on_shutdown(&mut self, error: &str) {
+        let waiting: Vec<usize> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| {
+                c.as_ref().is_some_and(|c| c.blocked.as_ref().is_some_and(|b| b.on == BlockedOn::Shutdown))
+            })
+            .map(|(s, _)| s)
+            .collect();
+        for slot in waiting {
+            let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { continue };
+            self.unblock(&mut c);
+            self.reply_error(&mut c, &CmdError::err(error));
+            self.finish_unblocked(c);
+        }
+    }
+
     /// Before sleeping: reply to WAITs that enough replicas have acknowledged.
     pub fn process_clients_waiting_replicas(&mut self) {
         if self.blocking.waiting_acks.is_empty() {
@@ -185,6 +221,8 @@ impl Server {
         match on {
             BlockedOn::Replicas { offset, .. } => c.reply.int(self.repl_count_acks(offset) as i64),
             BlockedOn::List | BlockedOn::ZSet | BlockedOn::Stream => c.reply.null_array(),
+            // Never reached: a SHUTDOWN has no deadline and CLIENT UNBLOCK leaves it alone.
+            BlockedOn::Shutdown => self.reply_error(c, &CmdError::err(crate::server::shutdown::SHUTDOWN_FAILED)),
         }
     }
 
@@ -414,6 +452,12 @@ impl Server {
         let Some(slot) = self.clients.iter().find_map(|(s, c)| c.as_ref().filter(|c| c.id == id).map(|_| s)) else {
             return false;
         };
+        // A client waiting for the shutdown has no timeout to fake: it stays blocked.
+        if let Some(Some(c)) = self.clients.get(slot)
+            && c.blocked.as_ref().is_some_and(|b| b.on == BlockedOn::Shutdown)
+        {
+            return false;
+        }
         let Some(Some(mut c)) = self.clients.get_mut(slot).map(Option::take) else { return false };
         let state = self.unblock(&mut c);
         let was_blocked = state.is_some();

@@ -10,18 +10,11 @@ use crate::server::{Server, unix_ms};
 
 impl Server {
     pub fn cron(&mut self) {
-        // A signal asked for shutdown: done here, as Redis's serverCron does (SHUTDOWN ABORT can
-        // still cancel it until then).
-        if self.shutdown_asap && self.exit_code.is_none() {
-            self.shutdown_asap = false;
-            if self.prepare_for_shutdown(crate::server::shutdown::ShutdownFlags::default()).is_ok() {
-                self.exit_code = Some(0);
-                return;
-            }
-            log::warn!(
-                "SIGTERM received but errors trying to shut down the server, check the logs for more information"
-            );
-            crate::server::shutdown::clear_signal();
+        // A signal asked for shutdown, or a shutdown waits for its replicas: both are handled here,
+        // as Redis's serverCron does (SHUTDOWN ABORT can still cancel them until then).
+        if self.exit_code.is_none() && self.shutdown_cron() {
+            self.exit_code = Some(0);
+            return;
         }
         self.cronloops += 1;
         self.update_access_clocks();

@@ -43,7 +43,7 @@ impl Server {
         // SIGTERM during a long load: nothing to save, leave now (Redis's whileBlockedCron).
         if self.loading && super::shutdown::signal_received() {
             let nosave = super::shutdown::ShutdownFlags { nosave: true, ..Default::default() };
-            if self.prepare_for_shutdown(nosave).is_ok() {
+            if self.prepare_for_shutdown(nosave) == super::shutdown::ShutdownOutcome::Exit {
                 std::process::exit(0);
             }
         }

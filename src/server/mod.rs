@@ -167,6 +167,8 @@ pub struct Server {
     pub scripting: crate::scripting::Scripting,
     /// Set by signal handlers and SHUTDOWN; acted on in the cron / before sleeping.
     pub shutdown_asap: bool,
+    /// A shutdown waiting for lagging replicas (`shutdown-timeout`); it pauses writes.
+    pub shutdown_wait: Option<crate::server::shutdown::ShutdownWait>,
     /// Clients with output waiting, flushed before the next poll.
     pending_writes: Vec<usize>,
     /// Clients that still have unread input after their read budget ran out.
@@ -274,6 +276,7 @@ impl Server {
             failover: Default::default(),
             scripting,
             shutdown_asap: false,
+            shutdown_wait: None,
             pending_writes: Vec::new(),
             pending_reads: Vec::new(),
             current_client: None,
@@ -863,7 +866,7 @@ impl Server {
         // a pause holds the stream still.
         if self.blocking.get_ack_from_replicas && !self.is_paused_write_now() {
             self.blocking.get_ack_from_replicas = false;
-            self.repl_feed_raw(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
+            self.repl_send_getack();
         }
         // Deletions made outside any command (a lazy expiry seen while serving blocked clients).
         self.propagate_pending();
@@ -945,7 +948,7 @@ impl Server {
     /// Whether the parsed command must wait for a CLIENT PAUSE WRITE to end.
     fn held_by_write_pause(&mut self, c: &Client, source: ArgSource) -> bool {
         let client_pause = self.pause.is_some_and(|p| p.write_only) && self.is_paused_write_now();
-        if !client_pause && !self.failover.pauses_writes() {
+        if !client_pause && !self.failover.pauses_writes() && self.shutdown_wait.is_none() {
             return false;
         }
         let buf: &[u8] = match source {
@@ -962,7 +965,7 @@ impl Server {
     }
 
     pub fn is_paused_write_now(&mut self) -> bool {
-        if self.failover.pauses_writes() {
+        if self.failover.pauses_writes() || self.shutdown_wait.is_some() {
             return true;
         }
         match self.pause {
@@ -999,7 +1002,8 @@ impl Server {
 
     /// Number of connected clients, including the one running a command.
     pub fn connected_clients(&self) -> usize {
-        self.clients.len()
+        // Replicas are counted apart (connected_slaves), as in Redis.
+        self.clients.len().saturating_sub(self.repl.replicas.len())
     }
 
     /// Refresh the access clocks (and the policy they follow, which CONFIG SET may change).

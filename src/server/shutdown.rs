@@ -153,16 +153,119 @@ pub fn daemonize() {
     }
 }
 
+/// A shutdown held back until the replicas caught up (Redis's shutdown_mstime and shutdown_flags).
+#[derive(Debug, Clone, Copy)]
+pub struct ShutdownWait {
+    /// Unix ms at which the shutdown goes ahead even with replicas still behind.
+    pub deadline_ms: u64,
+    pub flags: ShutdownFlags,
+}
+
+/// What became of a shutdown request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownOutcome {
+    /// Everything is saved and closed: the process may exit.
+    Exit,
+    /// Lagging replicas are being waited for (or already were); the cron finishes the shutdown.
+    Waiting,
+    /// An error, already logged, stopped it; the server keeps running.
+    Failed,
+}
+
+/// What SHUTDOWN's callers are told when the shutdown failed.
+pub const SHUTDOWN_FAILED: &str = "Errors trying to SHUTDOWN. Check logs.";
+
+impl ShutdownFlags {
+    /// From the bits of `shutdown-on-sigint` / `shutdown-on-sigterm`.
+    pub fn from_bits(bits: i32) -> Self {
+        ShutdownFlags { save: bits & 1 != 0, nosave: bits & 2 != 0, now: bits & 4 != 0, force: bits & 8 != 0 }
+    }
+}
+
+/// Whether the last shutdown signal was SIGINT (each signal has its own `shutdown-on-*` flags).
+pub fn last_signal_was_sigint() -> bool {
+    SIGNAL_NO.load(Ordering::SeqCst) == libc::SIGINT
+}
+
 impl Server {
-    /// Everything that must happen before exiting: log, remove pid and socket files. Returns Err with
-    /// the reason when the shutdown cannot proceed (then the server keeps running).
-    pub fn prepare_for_shutdown(&mut self, mut flags: ShutdownFlags) -> Result<(), String> {
-        log::warn!("User requested shutdown...");
+    /// Start shutting down (Redis's prepareForShutdown). Unless NOW is given, lagging replicas are
+    /// first given `shutdown-timeout` seconds to catch up, with writes paused meanwhile.
+    pub fn prepare_for_shutdown(&mut self, mut flags: ShutdownFlags) -> ShutdownOutcome {
+        if self.shutdown_wait.is_some() {
+            return ShutdownOutcome::Waiting;
+        }
         // Half a dataset must never overwrite the dump file.
         if self.loading || self.repl_diskless_loading() {
             flags.nosave = true;
             flags.save = false;
         }
+        log::warn!("User requested shutdown...");
+        let timeout_s = self.config.shutdown_timeout();
+        if !flags.now && timeout_s != 0 && !self.replicas_in_sync() {
+            if !self.is_paused_write_now() {
+                self.repl_send_getack();
+            }
+            let deadline_ms = crate::server::unix_ms().saturating_add(timeout_s.saturating_mul(1000));
+            self.shutdown_wait = Some(ShutdownWait { deadline_ms, flags });
+            log::info!("Waiting for replicas before shutting down.");
+            return ShutdownOutcome::Waiting;
+        }
+        self.finish_shutdown(flags)
+    }
+
+    /// From the cron: a signal's shutdown starts, a waiting one ends once its replicas caught up
+    /// or its time is over. Returns whether the process may exit.
+    pub fn shutdown_cron(&mut self) -> bool {
+        if let Some(wait) = self.shutdown_wait {
+            if crate::server::unix_ms() >= wait.deadline_ms || self.replicas_in_sync() {
+                return self.finish_shutdown(wait.flags) == ShutdownOutcome::Exit;
+            }
+            return false;
+        }
+        if !self.shutdown_asap {
+            return false;
+        }
+        let flags = self.config.shutdown_on_signal(last_signal_was_sigint());
+        self.prepare_for_shutdown(flags) == ShutdownOutcome::Exit
+    }
+
+    /// Every replica acknowledged the whole stream (Redis's isReadyToShutdown).
+    fn replicas_in_sync(&self) -> bool {
+        let offset = self.repl.master_repl_offset;
+        self.repl.replicas.iter().all(|&s| self.connected_replica(s).is_some_and(|r| r.ack_offset == offset))
+    }
+
+    /// Log every replica still behind, then how many are in sync.
+    fn log_replicas_at_shutdown(&self) {
+        let offset = self.repl.master_repl_offset;
+        let now_s = crate::server::unix_ms() / 1000;
+        let mut lagging = 0;
+        for &slot in &self.repl.replicas {
+            let Some(Some(c)) = self.clients.get(slot) else { continue };
+            let Some(r) = c.replica.as_ref() else { continue };
+            if r.ack_offset == offset {
+                continue;
+            }
+            lagging += 1;
+            let online = r.state == crate::replication::master::ReplicaState::Online;
+            let lag = if online { now_s.saturating_sub(r.ack_time_ms / 1000) } else { 0 };
+            log::warn!(
+                "Lagging replica {} reported offset {} behind master, lag={lag}, state={}.",
+                crate::replication::master::replica_name(c),
+                offset as i64 - r.ack_offset as i64,
+                r.state.name()
+            );
+        }
+        let total = self.repl.replicas.len();
+        if total > 0 {
+            log::info!("{} of {total} replicas are in sync when shutting down.", total - lagging);
+        }
+    }
+
+    /// The last step (Redis's finishShutdown): stop children, flush the AOF, save, remove the pid
+    /// and socket files. On an error the shutdown is cancelled and the server goes on.
+    fn finish_shutdown(&mut self, flags: ShutdownFlags) -> ShutdownOutcome {
+        self.log_replicas_at_shutdown();
         if self.rdb.child.is_some() {
             log::warn!("There is a child saving an .rdb. Killing it!");
             self.kill_rdb_child();
@@ -172,7 +275,7 @@ impl Server {
                 // The AOF being turned on has no base yet: exiting now would leave no AOF at all.
                 if !flags.force {
                     log::warn!("Writing initial AOF, can't exit.");
-                    return Err("Errors trying to SHUTDOWN. Check logs.".to_string());
+                    return self.shutdown_failed();
                 }
                 log::warn!("Writing initial AOF. Exit anyway.");
             }
@@ -188,7 +291,7 @@ impl Server {
             && !self.save_on_shutdown()
             && !flags.force
         {
-            return Err("Errors trying to SHUTDOWN. Check logs.".to_string());
+            return self.shutdown_failed();
         }
         if let Some(pidfile) = self.config.pidfile()
             && !pidfile.is_empty()
@@ -204,7 +307,38 @@ impl Server {
         // on is refused rather than accepted into a backlog nobody will read.
         self.close_listeners();
         log::warn!("Redis is now ready to exit, bye bye...");
-        Ok(())
+        ShutdownOutcome::Exit
+    }
+
+    fn shutdown_failed(&mut self) -> ShutdownOutcome {
+        log::warn!("Errors trying to shut down the server. Check the logs for more information.");
+        self.cancel_shutdown();
+        ShutdownOutcome::Failed
+    }
+
+    /// Forget the shutdown: clients blocked in SHUTDOWN get an error and writes resume.
+    fn cancel_shutdown(&mut self) {
+        self.shutdown_asap = false;
+        clear_signal();
+        let was_waiting = self.shutdown_wait.take().is_some();
+        self.reply_to_clients_blocked_on_shutdown(SHUTDOWN_FAILED);
+        if was_waiting {
+            self.resume_paused_clients();
+        }
+    }
+
+    /// SHUTDOWN ABORT: false when no shutdown was initiated or requested.
+    pub fn abort_shutdown(&mut self) -> bool {
+        if self.shutdown_wait.is_some() {
+            self.cancel_shutdown();
+        } else if self.shutdown_asap || signal_received() {
+            self.shutdown_asap = false;
+            clear_signal();
+        } else {
+            return false;
+        }
+        log::info!("Shutdown manually aborted.");
+        true
     }
 }
 
