@@ -216,6 +216,8 @@ mod ids {
     pub const NO_APPENDFSYNC_ON_REWRITE: usize = index_of("no-appendfsync-on-rewrite");
     pub const AOF_LOAD_TRUNCATED: usize = index_of("aof-load-truncated");
     pub const AOF_USE_RDB_PREAMBLE: usize = index_of("aof-use-rdb-preamble");
+    pub const RDB_SAVE_INCREMENTAL_FSYNC: usize = index_of("rdb-save-incremental-fsync");
+    pub const AOF_REWRITE_INCREMENTAL_FSYNC: usize = index_of("aof-rewrite-incremental-fsync");
     pub const AOF_TIMESTAMP_ENABLED: usize = index_of("aof-timestamp-enabled");
     pub const AOF_DISABLE_AUTO_GC: usize = index_of("aof-disable-auto-gc");
     pub const AUTO_AOF_REWRITE_PERCENTAGE: usize = index_of("auto-aof-rewrite-percentage");
@@ -502,6 +504,16 @@ impl Config {
 
     pub fn aof_use_rdb_preamble(&self) -> bool {
         self.flag(ids::AOF_USE_RDB_PREAMBLE)
+    }
+
+    /// Dumps are pushed to disk every 4 MiB while they are written.
+    pub fn rdb_save_incremental_fsync(&self) -> bool {
+        self.flag(ids::RDB_SAVE_INCREMENTAL_FSYNC)
+    }
+
+    /// AOF rewrites are pushed to disk every 4 MiB while they are written.
+    pub fn aof_rewrite_incremental_fsync(&self) -> bool {
+        self.flag(ids::AOF_REWRITE_INCREMENTAL_FSYNC)
     }
 
     pub fn aof_timestamp_enabled(&self) -> bool {

@@ -232,10 +232,10 @@ pub(crate) const TABLE: &[Spec] = &[
     row("lazyfree-lazy-user-flush", None, DEBUG, yes_no(false)),
     row("repl-disable-tcp-nodelay", None, NA, yes_no(false)),
     row("repl-diskless-sync", None, DEBUG, yes_no(true)),
-    row("aof-rewrite-incremental-fsync", None, NA, yes_no(true)),
+    row("aof-rewrite-incremental-fsync", None, 0, yes_no(true)),
     row("no-appendfsync-on-rewrite", None, 0, yes_no(false)),
     row("cluster-require-full-coverage", None, NA, yes_no(true)),
-    row("rdb-save-incremental-fsync", None, NA, yes_no(true)),
+    row("rdb-save-incremental-fsync", None, 0, yes_no(true)),
     row("aof-load-truncated", None, 0, yes_no(true)),
     row("aof-use-rdb-preamble", None, 0, yes_no(true)),
     row("aof-timestamp-enabled", None, 0, yes_no(false)),
@@ -625,6 +625,11 @@ mod tests {
             "supervised",
             "set-proc-title",
             "proc-title-template",
+            "shutdown-timeout",
+            "shutdown-on-sigint",
+            "shutdown-on-sigterm",
+            "rdb-save-incremental-fsync",
+            "aof-rewrite-incremental-fsync",
         ];
         expected.sort_unstable();
         assert_eq!(acted, expected);

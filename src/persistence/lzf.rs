@@ -35,8 +35,8 @@ const MAX_MATCH: usize = 264;
 /// uncompressed length above `input.len() * MAX_EXPANSION` is impossible, so it is rejected before
 /// allocating.
 pub const MAX_EXPANSION: usize = MAX_MATCH / 3;
-/// The hash table size (in entries): enough for good matches within the 8 KiB window.
-const MAX_HASH_BITS: u32 = 14;
+/// log2 of the hash table size (in entries), as Redis's HLOG: 64 Ki entries of 4 bytes stay in L2.
+const HASH_BITS: u32 = 16;
 
 /// Compresses `input`, appending the LZF stream to `out`, if the result is strictly shorter than the
 /// input. Returns the number of bytes appended, or `None` (with `out` unchanged) when the data does not
@@ -49,123 +49,140 @@ pub fn compress(input: &[u8], out: &mut Vec<u8>) -> Option<usize> {
 /// compressed form would exceed `max_len` bytes, so incompressible data costs little. Redis's RDB writer
 /// uses a budget of `input.len() - 4`.
 pub fn compress_limited(input: &[u8], out: &mut Vec<u8>, max_len: usize) -> Option<usize> {
-    if input.is_empty() || max_len == 0 {
-        return None;
-    }
     let start = out.len();
-    let result = compress_into(input, out, start.saturating_add(max_len));
-    if result.is_none() {
-        out.truncate(start);
-    }
-    result
+    out.resize(start + max_len, 0);
+    let written = compress_to_slice(input, &mut out[start..]);
+    out.truncate(start + written.unwrap_or(0));
+    written
 }
 
-/// The compressor proper. `limit` is the largest `out.len()` allowed; returns `None` once exceeded.
-fn compress_into(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Option<usize> {
+/// Compresses `input` into the start of `out`, whose length is the budget (as Redis's lzf_compress,
+/// checked a few bytes ahead). Returns the compressed length, or `None` when it does not fit. The
+/// caller keeps `out` across calls, so no buffer is zeroed per string.
+pub fn compress_to_slice(input: &[u8], out: &mut [u8]) -> Option<usize> {
+    if input.is_empty() || out.is_empty() {
+        return None;
+    }
     thread_local! {
         // One table reused by every call and never cleared: entries hold the low 32 bits of a position,
         // and a stale entry (from an earlier input, or wrapped) only yields a candidate that the byte
         // comparison below rejects or that is still a genuine match. Allocating and zeroing a table per
         // string cost more than compressing it (an RDB save compresses every listpack).
-        static TABLE: std::cell::RefCell<Vec<u32>> = std::cell::RefCell::new(vec![0; 1 << MAX_HASH_BITS]);
+        static TABLE: std::cell::RefCell<Box<HashTable>> = std::cell::RefCell::new(Box::new([0; 1 << HASH_BITS]));
     }
-    TABLE.with(|t| compress_with(input, out, limit, &mut t.borrow_mut()))
+    TABLE.with(|t| compress_into(input, out, &mut t.borrow_mut()))
 }
 
-fn compress_with(input: &[u8], out: &mut Vec<u8>, limit: usize, table: &mut [u32]) -> Option<usize> {
-    let start = out.len();
-    let bits = MAX_HASH_BITS;
-    let hash = |b: &[u8]| -> usize {
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        (v.wrapping_mul(0x9e37_79b1) >> (32 - bits)) as usize
-    };
+/// Last position seen for each hash of three bytes.
+type HashTable = [u32; 1 << HASH_BITS];
 
-    let mut literal_start = 0;
-    let mut pos = 0;
-    // Matches need MIN_MATCH bytes from `pos`.
-    while pos + MIN_MATCH <= input.len() {
-        let slot = hash(&input[pos..]);
-        let distance = (pos as u32).wrapping_sub(table[slot]) as usize;
-        table[slot] = pos as u32;
-        let matched = if (1..=MAX_DISTANCE).contains(&distance) && distance <= pos {
-            let cand = pos - distance;
-            let max = (input.len() - pos).min(MAX_MATCH);
-            common_prefix(&input[cand..], &input[pos..pos + max])
-        } else {
-            0
-        };
-        if matched < MIN_MATCH {
-            pos += 1;
-            // Pending literals are only written at the next flush; count them now so that incompressible
-            // data is abandoned as soon as it is over budget.
-            if out.len() + literal_cost(pos - literal_start) > limit {
+/// The table slot of the three bytes whose rolling value is `v` (only its low 24 bits count).
+#[inline(always)]
+fn slot_of(v: u32) -> usize {
+    ((v >> (24 - HASH_BITS)).wrapping_sub(v.wrapping_mul(5)) & ((1 << HASH_BITS) - 1)) as usize
+}
+
+/// The compressor proper, writing into `o` (whose length is the budget); returns the length used, or
+/// `None` once the budget is exceeded. It is the greedy single-probe scheme of Redis's lzf_compress:
+/// one hash lookup per position, literal bytes written as they are passed, and the control byte of
+/// the current literal run reserved ahead of it and filled in when the run ends.
+fn compress_into(input: &[u8], o: &mut [u8], table: &mut HashTable) -> Option<usize> {
+    let n = input.len();
+    let cap = o.len();
+    let mut op = 1; // o[0] is the first run's control byte.
+    let mut lit = 0usize;
+    let mut ip = 0usize;
+    let mut v = if n >= 2 { (u32::from(input[0]) << 8) | u32::from(input[1]) } else { 0 };
+    while ip + 2 < n {
+        v = (v << 8) | u32::from(input[ip + 2]);
+        let slot = slot_of(v);
+        let cand = table[slot] as usize;
+        table[slot] = ip as u32;
+        // `off` is the distance minus one; a stale entry at or past `ip` wraps to a huge value.
+        let off = ip.wrapping_sub(cand).wrapping_sub(1);
+        if off < MAX_DISTANCE
+            && cand > 0
+            && input[cand + 2] == input[ip + 2]
+            && input[cand] == input[ip]
+            && input[cand + 1] == input[ip + 1]
+        {
+            let max = (n - ip - 2).min(MAX_MATCH);
+            // Matches are mostly short here (fields and values of listpacks): a byte loop beats
+            // word compares that need setting up.
+            let mut len = MIN_MATCH;
+            while len < max && input[cand + len] == input[ip + len] {
+                len += 1;
+            }
+            // The reference takes at most 3 bytes after the current run's control byte.
+            if op + 4 >= cap && op - usize::from(lit == 0) + 4 >= cap {
                 return None;
             }
-            continue;
-        }
-        push_literals(out, &input[literal_start..pos]);
-        push_backref(out, distance, matched);
-        if out.len() > limit {
-            return None;
-        }
-        // Index the last two positions of the match so that runs keep finding each other; indexing
-        // every position would slow compression for little gain.
-        let end = pos + matched;
-        for p in end.saturating_sub(2).max(pos + 1)..end {
-            if p + MIN_MATCH <= input.len() {
-                let slot = hash(&input[p..]);
-                table[slot] = p as u32;
+            close_run(o, &mut op, lit);
+            let code = len - 2;
+            if code < 7 {
+                o[op] = ((off >> 8) as u8) | ((code as u8) << 5);
+                op += 1;
+            } else {
+                o[op] = ((off >> 8) as u8) | (7 << 5);
+                o[op + 1] = (code - 7) as u8;
+                op += 2;
+            }
+            o[op] = off as u8;
+            op += 2; // the low offset byte, then the next run's control byte
+            lit = 0;
+            ip += len;
+            if ip + 2 >= n {
+                break;
+            }
+            // Index the last two positions of the match so that runs keep finding each other.
+            let mut w = (u32::from(input[ip - 2]) << 8) | u32::from(input[ip - 1]);
+            for p in ip - 2..ip {
+                w = (w << 8) | u32::from(input[p + 2]);
+                table[slot_of(w)] = p as u32;
+            }
+            v = w;
+        } else {
+            if op >= cap {
+                return None;
+            }
+            o[op] = input[ip];
+            op += 1;
+            ip += 1;
+            lit += 1;
+            if lit == MAX_LITERAL {
+                o[op - lit - 1] = (lit - 1) as u8;
+                lit = 0;
+                op += 1;
             }
         }
-        pos = end;
-        literal_start = end;
     }
-    push_literals(out, &input[literal_start..]);
-    if out.len() > limit {
+    // At most two bytes are left, and the run's control byte may need one more.
+    if op + 3 > cap {
         return None;
     }
-    Some(out.len() - start)
-}
-
-/// Length of the common prefix of `a` and `b` (`b` no longer than `a`), compared eight bytes at a time.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    let mut n = 0;
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        let diff =
-            u64::from_le_bytes(x.try_into().unwrap_or_default()) ^ u64::from_le_bytes(y.try_into().unwrap_or_default());
-        if diff != 0 {
-            // Little-endian load: the first differing byte is the lowest non-zero one.
-            return n + (diff.trailing_zeros() / 8) as usize;
+    while ip < n {
+        o[op] = input[ip];
+        op += 1;
+        ip += 1;
+        lit += 1;
+        if lit == MAX_LITERAL {
+            o[op - lit - 1] = (lit - 1) as u8;
+            lit = 0;
+            op += 1;
         }
-        n += 8;
     }
-    n + a[n..].iter().zip(&b[n..]).take_while(|(x, y)| x == y).count()
+    close_run(o, &mut op, lit);
+    (op <= cap).then_some(op)
 }
 
-/// Bytes `n` pending literals will take once written.
-fn literal_cost(n: usize) -> usize {
-    n + n.div_ceil(MAX_LITERAL)
-}
-
-/// Writes `bytes` as literal runs of at most [`MAX_LITERAL`] bytes.
-fn push_literals(out: &mut Vec<u8>, bytes: &[u8]) {
-    for run in bytes.chunks(MAX_LITERAL) {
-        // A run is 1..=32 bytes, so `len - 1` fits the five low bits.
-        out.push((run.len() - 1) as u8);
-        out.extend_from_slice(run);
-    }
-}
-
-/// Writes one back-reference; `distance` is in 1..=8192 and `len` in 3..=264 (guaranteed by the caller).
-fn push_backref(out: &mut Vec<u8>, distance: usize, len: usize) {
-    let offset = distance - 1;
-    let high = (offset >> 8) as u8;
-    let low = (offset & 0xff) as u8;
-    let len_code = len - 2;
-    if len_code < 7 {
-        out.extend_from_slice(&[((len_code as u8) << 5) | high, low]);
+/// Ends the current literal run: writes its control byte, or gives back the byte reserved for it
+/// when the run is empty.
+#[inline(always)]
+fn close_run(o: &mut [u8], op: &mut usize, lit: usize) {
+    if lit == 0 {
+        *op -= 1;
     } else {
-        out.extend_from_slice(&[(7 << 5) | high, (len_code - 7) as u8, low]);
+        o[*op - lit - 1] = (lit - 1) as u8;
     }
 }
 
@@ -315,9 +332,12 @@ mod tests {
         let mut out = Vec::new();
         let full = compress(&data, &mut out).expect("compresses");
         out.clear();
-        assert_eq!(compress_limited(&data, &mut out, full), Some(full));
+        // As Redis's lzf_compress, a budget is checked a few bytes ahead (a token plus the next
+        // run's control byte), so a budget a little over the size always suffices.
+        let fit = compress_limited(&data, &mut out, full + 4).expect("fits");
+        assert_eq!(out.len(), fit);
         out.clear();
-        assert_eq!(compress_limited(&data, &mut out, full - 1), None);
+        assert_eq!(compress_limited(&data, &mut out, full / 2), None);
         assert!(out.is_empty());
     }
 

@@ -186,12 +186,15 @@ pub fn save<W: Write>(dbs: &[Db], info: &SaveInfo, opts: SaveOptions, now_ms: i6
     let mut written = 0u64;
     let mut flush = |w: &mut RdbWriter, out: &mut W, force: bool| -> io::Result<()> {
         if force || w.len() >= FLUSH_AT {
-            let chunk = w.take();
+            // Written from the writer's own buffer, which keeps its capacity: taking it would
+            // regrow a fresh vector by doubling for every chunk.
+            let chunk = w.as_bytes();
             if opts.checksum {
-                crc = crc64(crc, &chunk);
+                crc = crc64(crc, chunk);
             }
             written += chunk.len() as u64;
-            out.write_all(&chunk)?;
+            out.write_all(chunk)?;
+            w.clear();
         }
         Ok(())
     };

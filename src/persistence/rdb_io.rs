@@ -283,10 +283,15 @@ impl RdbWriter {
             return;
         }
         if self.compression && s.len() > LZF_MIN_LEN {
-            self.scratch.clear();
-            if lzf::compress_limited(s, &mut self.scratch, s.len() - LZF_MIN_SAVING).is_some() {
+            let budget = s.len() - LZF_MIN_SAVING;
+            // Grown, never shrunk or cleared: zeroing a buffer per string would cost a memset of
+            // every value saved.
+            if self.scratch.len() < budget {
+                self.scratch.resize(budget, 0);
+            }
+            if let Some(n) = lzf::compress_to_slice(s, &mut self.scratch[..budget]) {
                 let compressed = std::mem::take(&mut self.scratch);
-                self.write_lzf_blob(&compressed, s.len());
+                self.write_lzf_blob(&compressed[..n], s.len());
                 self.scratch = compressed;
                 return;
             }

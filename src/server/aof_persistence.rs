@@ -373,6 +373,10 @@ impl Server {
         let tmp = PathBuf::from(format!("temp-rewriteaof-{}.aof", std::process::id()));
         let write = || -> std::io::Result<()> {
             let file = File::create(&tmp)?;
+            let file = crate::server::incremental_fsync::IncrementalSyncFile::new(
+                file,
+                self.config.aof_rewrite_incremental_fsync(),
+            );
             let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
             let now_ms = unix_ms() as i64;
             if self.config.aof_use_rdb_preamble() {
@@ -384,7 +388,7 @@ impl Server {
                 let functions: Vec<Vec<u8>> = self.scripting.libraries.values().map(|l| l.code.clone()).collect();
                 crate::persistence::aof_rewrite::write_dataset(&self.dbs, &functions, ts, &mut out)?;
             }
-            let file = out.into_inner().map_err(|e| e.into_error())?;
+            let file = out.into_inner().map_err(|e| e.into_error())?.into_inner();
             file.sync_all()
         };
         if let Err(e) = write() {

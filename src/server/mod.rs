@@ -13,6 +13,7 @@ pub mod cron;
 pub mod dispatch;
 pub mod events_while_blocked;
 pub mod eviction;
+pub mod incremental_fsync;
 pub mod keyspace;
 pub mod latency;
 pub mod permissions;

@@ -14,6 +14,7 @@ use std::time::Instant;
 use crate::persistence::rdb::{self, LoadLimits, LoadStats, SaveInfo, SaveOptions};
 use crate::persistence::rdb_load::{LoadEvent, RdbLoader, Step};
 use crate::server::child_info::InfoKind;
+use crate::server::incremental_fsync::IncrementalSyncFile;
 use crate::server::{Server, unix_ms};
 
 /// A failed BGSAVE is retried by the save points only after this many seconds (CONFIG_BGSAVE_RETRY_DELAY).
@@ -206,7 +207,7 @@ impl Server {
     pub fn rdb_save(&mut self, filename: &str) -> Result<(), SaveFailed> {
         let info = self.rdb_save_info();
         let opts = self.rdb_save_options();
-        let result = write_rdb_file(&self.dbs, &info, opts, filename);
+        let result = write_rdb_file(&self.dbs, &info, opts, filename, self.config.rdb_save_incremental_fsync());
         if result.is_ok() {
             log::info!("DB saved on disk");
             self.dirty = 0;
@@ -229,7 +230,7 @@ impl Server {
         let forked = self.fork_child("redis-rdb-bgsave", |srv| {
             // Built in the child, where it carries the progress reporter.
             let info = srv.rdb_save_info();
-            match write_rdb_file(&srv.dbs, &info, opts, &filename) {
+            match write_rdb_file(&srv.dbs, &info, opts, &filename, srv.config.rdb_save_incremental_fsync()) {
                 Ok(()) => {
                     log::info!("DB saved on disk");
                     if let Some(r) = &info.progress {
@@ -586,7 +587,13 @@ pub fn rename_durably(from: &std::path::Path, to: &std::path::Path) -> std::io::
 }
 
 /// The file part of a save: temp file, write, fsync, rename, fsync the directory.
-fn write_rdb_file(dbs: &[crate::db::Db], info: &SaveInfo, opts: SaveOptions, filename: &str) -> Result<(), SaveFailed> {
+fn write_rdb_file(
+    dbs: &[crate::db::Db],
+    info: &SaveInfo,
+    opts: SaveOptions,
+    filename: &str,
+    incremental_fsync: bool,
+) -> Result<(), SaveFailed> {
     let tmp = format!("temp-{}.rdb", std::process::id());
     let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "unknown".into());
     let file = match File::create(&tmp) {
@@ -596,7 +603,7 @@ fn write_rdb_file(dbs: &[crate::db::Db], info: &SaveInfo, opts: SaveOptions, fil
             return Err(SaveFailed);
         }
     };
-    let mut out = BufWriter::with_capacity(1 << 16, file);
+    let mut out = BufWriter::with_capacity(1 << 16, IncrementalSyncFile::new(file, incremental_fsync));
     let fail = |op: &str, e: std::io::Error| {
         log::warn!("Write error saving DB on disk({op}): {e}");
         let _ = std::fs::remove_file(&tmp);
@@ -606,7 +613,7 @@ fn write_rdb_file(dbs: &[crate::db::Db], info: &SaveInfo, opts: SaveOptions, fil
         return Err(SaveFailed);
     }
     let file = match out.into_inner() {
-        Ok(f) => f,
+        Ok(f) => f.into_inner(),
         Err(e) => {
             fail("fflush", e.into_error());
             return Err(SaveFailed);
