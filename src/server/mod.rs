@@ -16,6 +16,7 @@ pub mod eviction;
 pub mod incremental_fsync;
 pub mod keyspace;
 pub mod latency;
+pub mod monotonic;
 pub mod permissions;
 pub mod propagation;
 pub mod pubsub;
@@ -194,6 +195,8 @@ pub struct Server {
     pub startup_memory: u64,
     pub config_file: Option<String>,
     pub executable: String,
+    /// Times commands (commandstats, latency, SLOWLOG).
+    pub command_clock: crate::server::monotonic::MonotonicClock,
     pub pubsub: pubsub::PubSub,
     /// Push messages for the client running the current command (it is not in the slab), appended
     /// after its reply; and that client's protocol version, which decides their framing.
@@ -290,6 +293,7 @@ impl Server {
             memory_peak: std::cell::Cell::new(0),
             startup_memory: 0,
             executable,
+            command_clock: crate::server::monotonic::MonotonicClock::new(),
             pubsub: Default::default(),
             current_pushes: Default::default(),
             current_tracking: None,
