@@ -74,8 +74,10 @@ pub struct QueuedCommand {
 pub enum ReplyMode {
     On,
     Off,
-    /// Skip the reply of the next command only.
+    /// Set by CLIENT REPLY SKIP: the next command is to be skipped.
     SkipNext,
+    /// The reply of the command being run is dropped (unless it is CLIENT REPLY ON).
+    Skip,
 }
 
 /// Bits of `Client::flags`.
@@ -118,6 +120,9 @@ pub struct Client {
     pub qbuf: Vec<u8>,
     /// Start of the unparsed part of `qbuf`.
     pub qpos: usize,
+    /// While a command runs, `qbuf` is lent to it: its unprocessed length (the running command
+    /// included, as Redis counts it) and free capacity, for CLIENT LIST.
+    pub running_qbuf: Option<(usize, usize)>,
     pub parser: RequestParser,
     pub reply: ReplyBuf,
     /// Bytes of `reply.buf` already written to the socket.
@@ -184,6 +189,7 @@ impl Client {
             peer_ip: None,
             qbuf: Vec::new(),
             qpos: 0,
+            running_qbuf: None,
             parser: RequestParser::default(),
             reply: ReplyBuf::new(2),
             sent: 0,

@@ -145,3 +145,23 @@ fn works_with_a_real_client_crate() {
     let (size,): (i64,) = pipe.query(&mut con).expect("pipeline");
     assert_eq!(size, 101);
 }
+
+/// CLIENT REPLY: OFF silences until ON, SKIP drops exactly the next reply, and ON right after SKIP
+/// is answered (it lifts the skip, as in Redis); the running client sees its own query in CLIENT
+/// INFO's qbuf.
+#[test]
+fn client_reply_off_skip_and_on() {
+    let srv = TestServer::start(&[]);
+    let mut c = srv.raw();
+    c.send(b"CLIENT REPLY OFF\r\nSET a 1\r\nGET a\r\n");
+    c.roundtrip(b"CLIENT REPLY ON\r\n", b"+OK\r\n");
+    c.send(b"CLIENT REPLY SKIP\r\nSET b 2\r\n");
+    c.roundtrip(b"GET b\r\n", b"$1\r\n2\r\n");
+    c.send(b"CLIENT REPLY SKIP\r\n");
+    c.roundtrip(b"CLIENT REPLY ON\r\n", b"+OK\r\n");
+    c.roundtrip(b"PING\r\n", b"+PONG\r\n");
+    let mut con = srv.client();
+    let info: String = redis::cmd("CLIENT").arg("INFO").query(&mut con).expect("client info");
+    // *2 $6 CLIENT $4 INFO: 26 bytes, still in the buffer while the command runs.
+    assert!(info.contains(" qbuf=26 "), "{info}");
+}

@@ -45,6 +45,9 @@ const SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 /// One CLIENT LIST line (without the trailing newline), Redis 7.0's field order.
+/// Redis's per-client reply buffer (PROTO_REPLY_CHUNK_BYTES), not counted in `omem`.
+const REPLY_FIXED_BUFFER: usize = 16 * 1024;
+
 pub fn client_info(srv: &Server, c: &Client) -> String {
     let now = unix_ms();
     let fd = match &c.stream {
@@ -52,10 +55,16 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
         crate::client::Stream::Unix(s) => std::os::fd::AsRawFd::as_raw_fd(s),
         crate::client::Stream::Detached => -1,
     };
-    let qbuf = c.qbuf.len() - c.qpos.min(c.qbuf.len());
+    let (qbuf, qbuf_free) =
+        c.running_qbuf.unwrap_or((c.qbuf.len() - c.qpos.min(c.qbuf.len()), c.qbuf.capacity() - c.qbuf.len()));
     let events = if c.writable_armed { "rw" } else { "r" };
     // A replica's output is its share of the backlog it still has to be sent.
-    let omem = if c.replica.is_some() { srv.output_buffer_usage(c) as usize } else { c.reply.buf.capacity() };
+    // Redis's omem counts the reply list beyond the client's fixed 16 KiB buffer.
+    let omem = if c.replica.is_some() {
+        srv.output_buffer_usage(c) as usize
+    } else {
+        c.reply.buf.capacity().saturating_sub(REPLY_FIXED_BUFFER)
+    };
     let tot = omem + c.qbuf.capacity() + std::mem::size_of::<Client>();
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir={} resp={}",
@@ -73,7 +82,7 @@ pub fn client_info(srv: &Server, c: &Client) -> String {
         c.subs.as_ref().map_or(0, |s| s.shard_channels.len()),
         if c.in_multi() { c.multi.len() as i64 } else { -1 },
         qbuf,
-        c.qbuf.capacity() - c.qbuf.len(),
+        qbuf_free,
         c.multi.iter().map(|q| q.buf.len()).sum::<usize>(),
         c.reply.buf.capacity().max(1024),
         c.reply.buf.len(),

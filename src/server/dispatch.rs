@@ -250,8 +250,9 @@ impl Server {
         match c.reply_mode {
             ReplyMode::On => c.reply.error(e.text()),
             ReplyMode::Off => {}
-            ReplyMode::SkipNext if self.current_client.is_none() => c.reply_mode = ReplyMode::On,
-            ReplyMode::SkipNext => {}
+            // A command refused before it ran still used up the skip.
+            ReplyMode::Skip if self.current_client.is_none() => c.reply_mode = ReplyMode::On,
+            ReplyMode::Skip | ReplyMode::SkipNext => {}
         }
     }
 
@@ -321,15 +322,21 @@ impl Server {
             self.cmd_stats[cmd_id].failed += 1;
             self.reply_error(c, &e);
         }
-        match mode_before {
-            ReplyMode::SkipNext => {
+        match (mode_before, c.reply_mode) {
+            // CLIENT REPLY ON lifted the skip: its +OK goes out (Redis clears the flag first).
+            (ReplyMode::Skip, ReplyMode::On) => {}
+            (ReplyMode::Skip, now) => {
                 c.reply.buf.truncate(saved_len);
-                if c.reply_mode == ReplyMode::SkipNext {
+                if now == ReplyMode::Skip {
                     c.reply_mode = ReplyMode::On;
                 }
             }
-            ReplyMode::Off if c.reply_mode == ReplyMode::Off => c.reply.buf.truncate(saved_len),
+            (ReplyMode::Off, ReplyMode::Off) => c.reply.buf.truncate(saved_len),
             _ => {}
+        }
+        // CLIENT REPLY SKIP takes effect from the next command on (Redis's resetClient).
+        if c.reply_mode == ReplyMode::SkipNext {
+            c.reply_mode = ReplyMode::Skip;
         }
         // Messages this client published to itself, and pushes that bypass CLIENT REPLY OFF.
         if prev_current.is_none() && !self.current_pushes.buf.is_empty() {

@@ -677,7 +677,11 @@ impl Server {
                     };
                     let (start, reply_before) = (c.qpos, c.reply.buf.len());
                     let was_replica = c.replica.is_some() && !c.has(cflags::MONITOR);
+                    if matches!(source, ArgSource::Query) {
+                        c.running_qbuf = Some((buf.len() - start, buf.capacity() - buf.len()));
+                    }
                     self.process_command(c, &crate::command::Args::new(&buf, &ranges));
+                    c.running_qbuf = None;
                     if was_replica && c.reply.buf.len() > reply_before {
                         self.drop_replica_that_got_a_reply(c, reply_before);
                     }
