@@ -280,9 +280,9 @@ impl Server {
         // Invalidations addressed to the running client need its tracking options.
         let outer_tracking =
             if in_script { None } else { Some(std::mem::replace(&mut self.current_tracking, c.tracking.clone())) };
-        let start = self.command_clock.now_us();
+        let start = self.command_clock.ticks();
         let result = (spec.handler)(self, c, args);
-        let duration = self.command_clock.now_us().saturating_sub(start);
+        let duration = self.command_clock.us_between(start, self.command_clock.ticks());
         self.current_client = prev_current;
         if let Some(outer) = outer_tracking
             && let Some(t) = std::mem::replace(&mut self.current_tracking, outer)
