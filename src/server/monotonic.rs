@@ -56,11 +56,11 @@ impl MonotonicClock {
     /// shorter than a microsecond then counts 0 or 1 in proportion, and sums stay unbiased.
     #[inline]
     pub fn us_between(&self, start: u64, end: u64) -> u64 {
-        self.to_us(end).saturating_sub(self.to_us(start))
+        self.whole_us(end).saturating_sub(self.whole_us(start))
     }
 
     #[inline]
-    fn to_us(&self, ticks: u64) -> u64 {
+    fn whole_us(&self, ticks: u64) -> u64 {
         #[cfg(target_arch = "x86_64")]
         if let Some(fixed) = self.us_per_tick_fixed {
             return ((u128::from(ticks) * u128::from(fixed)) >> 32) as u64;
