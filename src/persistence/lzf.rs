@@ -145,34 +145,33 @@ fn compress_into(input: &[u8], o: &mut [u8], table: &mut HashTable) -> Option<us
             if op >= cap {
                 return None;
             }
-            o[op] = input[ip];
-            op += 1;
+            push_literal(o, &mut op, &mut lit, input[ip]);
             ip += 1;
-            lit += 1;
-            if lit == MAX_LITERAL {
-                o[op - lit - 1] = (lit - 1) as u8;
-                lit = 0;
-                op += 1;
-            }
         }
     }
     // At most two bytes are left, and the run's control byte may need one more.
     if op + 3 > cap {
         return None;
     }
-    while ip < n {
-        o[op] = input[ip];
-        op += 1;
-        ip += 1;
-        lit += 1;
-        if lit == MAX_LITERAL {
-            o[op - lit - 1] = (lit - 1) as u8;
-            lit = 0;
-            op += 1;
-        }
+    for &byte in &input[ip..] {
+        push_literal(o, &mut op, &mut lit, byte);
     }
     close_run(o, &mut op, lit);
     (op <= cap).then_some(op)
+}
+
+/// Appends one byte to the current literal run; a full run gets its control byte and the next
+/// run's is reserved.
+#[inline(always)]
+fn push_literal(o: &mut [u8], op: &mut usize, lit: &mut usize, byte: u8) {
+    o[*op] = byte;
+    *op += 1;
+    *lit += 1;
+    if *lit == MAX_LITERAL {
+        o[*op - MAX_LITERAL - 1] = (MAX_LITERAL - 1) as u8;
+        *lit = 0;
+        *op += 1;
+    }
 }
 
 /// Ends the current literal run: writes its control byte, or gives back the byte reserved for it
