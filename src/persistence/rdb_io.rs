@@ -203,7 +203,7 @@ impl RdbWriter {
         self.compression
     }
 
-    /// The bytes written since the last [`take`](Self::take) or [`clear`](Self::clear).
+    /// The bytes written since the last [`clear`](Self::clear).
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
     }
@@ -216,11 +216,6 @@ impl RdbWriter {
     /// Whether nothing is buffered.
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
-    }
-
-    /// Hands over the buffered bytes, leaving the writer empty and ready to continue.
-    pub fn take(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.buf)
     }
 
     /// Discards the buffered bytes, keeping the allocation.
@@ -941,7 +936,8 @@ mod tests {
         w.write_u8(opcode::EOF);
         w.write_raw(&[1, 2]);
         assert_eq!(w.len(), 3);
-        assert_eq!(w.take(), [0xff, 1, 2]);
+        assert_eq!(w.as_bytes(), [0xff, 1, 2]);
+        w.clear();
         assert!(w.is_empty());
         w.write_lzf_blob(&[0x00, b'a'], 1);
         assert_eq!(w.as_bytes(), [0xc3, 0x02, 0x01, 0x00, b'a']);
