@@ -966,7 +966,7 @@ impl Server {
     /// Whether the parsed command must wait for a CLIENT PAUSE WRITE to end.
     fn held_by_write_pause(&mut self, c: &Client, source: ArgSource) -> bool {
         let client_pause = self.pause.is_some_and(|p| p.write_only) && self.is_paused_write_now();
-        if !client_pause && !self.failover.pauses_writes() && self.shutdown_wait.is_none() {
+        if !client_pause && !self.writes_paused_by_server() {
             return false;
         }
         let buf: &[u8] = match source {
@@ -982,8 +982,14 @@ impl Server {
         }
     }
 
+    /// Writes held by the server itself: a FAILOVER, or a shutdown waiting for its replicas (Redis's
+    /// PAUSE_DURING_FAILOVER and PAUSE_DURING_SHUTDOWN).
+    fn writes_paused_by_server(&self) -> bool {
+        self.failover.pauses_writes() || self.shutdown_wait.is_some()
+    }
+
     pub fn is_paused_write_now(&mut self) -> bool {
-        if self.failover.pauses_writes() || self.shutdown_wait.is_some() {
+        if self.writes_paused_by_server() {
             return true;
         }
         match self.pause {
