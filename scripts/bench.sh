@@ -14,6 +14,8 @@
 # Env knobs (defaults in brackets):
 #   BENCH_ROUNDS [3]          rounds per row; each round runs ferrodis then redis, and
 #                             the tables report the median over rounds
+#   BENCH_PERSIST_ROUNDS [5]  SAVEs and restarts per server in the persistence table (a disk
+#                             flush swings one SAVE by ±15%; each takes under a second)
 #   BENCH_N_P1 [300000]       requests per -P 1 run (~3.5 s for Redis on 2 cores)
 #   BENCH_N_P16 [3000000]     requests per -P 16 run, ~3 s (MSET uses a fifth of it, see below)
 #   BENCH_CLIENTS [50]        redis-benchmark -c
@@ -34,6 +36,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
+BENCH_PERSIST_ROUNDS=${BENCH_PERSIST_ROUNDS:-5}
 BENCH_N_P1=${BENCH_N_P1:-300000}
 BENCH_N_P16=${BENCH_N_P16:-3000000}
 BENCH_CLIENTS=${BENCH_CLIENTS:-50}
@@ -419,29 +422,44 @@ gen_big_hashes() {
 
 now_ms() { date +%s%3N; }
 
-# persist_row LABEL DATASET...: per server kind, build DATASET (see populate), time SAVE, then restart on the same directory and take the
-# load time the server logs ("DB loaded from disk: <s> seconds"). Two table lines per row.
+# persist_row LABEL DATASET...: both servers hold DATASET (see populate) at once; each of
+# BENCH_PERSIST_ROUNDS rounds times a SAVE on each, then restarts each on its directory and takes the load
+# time it logs ("DB loaded from disk: <s> seconds"). Rounds alternate the servers, so a disk that
+# is busy flushing the previous dump slows both alike; the table reports medians. One table line.
 PERSIST_TABLE=()
 persist_row() {
-    local label=$1 kind dir t0 t1 loaded
+    local label=$1 kind round t0 t1 loaded
     shift
-    local -A save_ms=() load_s=()
+    local -A dir=() save_ms=() load_s=()
     for kind in "${KINDS[@]}"; do
-        dir=$TMP/persist-$kind-$RANDOM
-        START_DIR=$dir start_server "$kind"
+        dir[$kind]=$TMP/persist-$kind-$RANDOM
+        START_DIR=${dir[$kind]} start_server "$kind"
         populate "$kind" "$@" || log "  $kind: '$*' failed: $POPULATE_ERR"
-        t0=$(now_ms)
-        cli "$kind" SAVE >/dev/null
-        t1=$(now_ms)
-        save_ms[$kind]=$((t1 - t0))
-        assert_alive "$kind" "SAVE"
-        stop_server "$kind"
-        START_DIR=$dir start_server "$kind"
-        loaded=$(sed -n 's/.*DB loaded from disk: \([0-9.]*\) seconds.*/\1/p' "$dir/log" | tail -n 1)
-        load_s[$kind]=${loaded:-err}
-        log "$label $kind: SAVE ${save_ms[$kind]} ms, load ${load_s[$kind]} s"
-        stop_server "$kind"
-        rm -rf "$dir"
+    done
+    for ((round = 1; round <= BENCH_PERSIST_ROUNDS; round++)); do
+        for kind in "${KINDS[@]}"; do
+            t0=$(now_ms)
+            cli "$kind" SAVE >/dev/null
+            t1=$(now_ms)
+            save_ms[$kind]+="$((t1 - t0)) "
+            assert_alive "$kind" "SAVE"
+            sync
+        done
+    done
+    for kind in "${KINDS[@]}"; do stop_server "$kind"; done
+    for ((round = 1; round <= BENCH_PERSIST_ROUNDS; round++)); do
+        for kind in "${KINDS[@]}"; do
+            START_DIR=${dir[$kind]} start_server "$kind"
+            loaded=$(sed -n 's/.*DB loaded from disk: \([0-9.]*\) seconds.*/\1/p' "${dir[$kind]}/log" | tail -n 1)
+            load_s[$kind]+="${loaded:-err} "
+            stop_server "$kind"
+        done
+    done
+    for kind in "${KINDS[@]}"; do
+        log "$label $kind: SAVE ms ${save_ms[$kind]}, load s ${load_s[$kind]}"
+        save_ms[$kind]=$(median ${save_ms[$kind]})
+        load_s[$kind]=$(median ${load_s[$kind]})
+        rm -rf "${dir[$kind]}"
     done
     local rs rl
     rs=$(check "$(ratio "${save_ms[ferrodis]}" "${save_ms[redis]:-}")" '<=' 1.0 "${save_ms[ferrodis]}")
@@ -664,6 +682,8 @@ report() {
     echo "| after | server | used_memory | RSS | RSS ratio | target |"
     echo "|---|---|---:|---:|---:|---|"
     printf '%s\n' "${MEM_TABLE[@]}"
+    echo
+    echo "SAVE and load at start: median of $BENCH_PERSIST_ROUNDS per server, the two servers alternating."
     echo
     echo "| dataset | ferrodis SAVE ms | redis SAVE ms | ratio | ferrodis load s | redis load s | ratio |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
