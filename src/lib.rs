@@ -2,7 +2,7 @@
 //! and the timers; nothing is shared and nothing is locked.
 //!
 //! Map of the crate:
-//! - `acl`: users, their permissions and the ACL log.
+//! - `acl`: users, their permissions and the ACL log. `allocator`: jemalloc and `used_memory`.
 //! - `server`: the `Server` (owner of everything), its event loop, dispatch, keyspace policy, cron,
 //!   shutdown.
 //! - `client`: one connection's buffers and state. `net`: listening sockets and socket options.
@@ -15,6 +15,7 @@
 //!   and DEBUG DIGEST.
 
 pub mod acl;
+pub mod allocator;
 pub mod client;
 pub mod command;
 pub mod config;

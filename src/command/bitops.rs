@@ -291,13 +291,20 @@ fn prepare_bitmap(srv: &mut Server, db: usize, key: &[u8], max_bit: u64) -> Resu
     let need = usize::try_from(max_bit / 8 + 1).map_err(|_| CmdError::from(error::BIT_OFFSET))?;
     match srv.lookup_write(db, key) {
         None => {
-            srv.dbs[db].set(key, Value::Str(StrValue::Raw(vec![0; need])), false, srv.clocks.fresh());
+            srv.dbs[db].set(
+                key,
+                Value::Str(StrValue::Raw(vec![0; need].into_boxed_slice())),
+                false,
+                srv.clocks.fresh(),
+            );
             srv.key_created(db, key);
             Ok(true)
         }
         Some(o) => {
-            let raw = o.value.as_str_mut()?.make_raw();
-            if raw.len() < need {
+            let mut raw = o.value.as_str_mut()?.make_raw();
+            let len = raw.len();
+            if len < need {
+                raw.reserve_exact(need - len);
                 raw.resize(need, 0);
                 Ok(true)
             } else {
@@ -308,9 +315,9 @@ fn prepare_bitmap(srv: &mut Server, db: usize, key: &[u8], max_bit: u64) -> Resu
 }
 
 /// The raw bytes of a string key prepared by `prepare_bitmap`.
-fn bitmap_mut<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<&'a mut Vec<u8>, CmdError> {
+fn bitmap_mut<'a>(srv: &'a mut Server, db: usize, key: &[u8]) -> Result<&'a mut [u8], CmdError> {
     match srv.dbs[db].get_mut(key) {
-        Some(o) => Ok(o.value.as_str_mut()?.make_raw()),
+        Some(o) => Ok(o.value.as_str_mut()?.raw_bytes_mut()),
         None => Err(error::NO_SUCH_KEY.into()),
     }
 }
@@ -485,7 +492,7 @@ fn bitop(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
 
     match result {
         Some(res) => {
-            srv.set_key(db, dest, Value::Str(StrValue::Raw(res)), false);
+            srv.set_key(db, dest, Value::Str(StrValue::Raw(res.into_boxed_slice())), false);
             srv.notify_keyspace_event(EVENT_STRING, "set", dest, db);
             srv.dirty += 1;
         }

@@ -8,7 +8,7 @@ use super::{Args, CommandSpec, KEY1, KEYS_ALL, KeyAccess, KeyPerm, READS, WRITES
 use crate::acl::category as cat;
 use crate::client::Client;
 use crate::db::hyperloglog::{self as hll, Encoding};
-use crate::db::{Object, StrValue, Value};
+use crate::db::{Object, RawMut, StrValue, Value};
 use crate::error::{CmdError, CmdResult};
 use crate::server::Server;
 use crate::server::keyspace::EVENT_STRING;
@@ -42,18 +42,18 @@ impl From<hll::Corrupt> for CmdError {
 
 /// The sketch bytes of a key, for editing: WRONGTYPE for another type, the HLL WRONGTYPE for a
 /// string that is not a sketch.
-fn sketch_mut(o: &mut Object) -> Result<&mut Vec<u8>, CmdError> {
+fn sketch_mut(o: &mut Object) -> Result<RawMut<'_>, CmdError> {
     let s = o.value.as_str_mut()?;
     // An integer-encoded string can never be a sketch; do not turn it raw just to find that out.
     if matches!(s, StrValue::Int(_)) {
         return Err(NOT_HLL.into());
     }
     let bytes = s.make_raw();
-    if hll::is_valid(bytes) { Ok(bytes) } else { Err(NOT_HLL.into()) }
+    if hll::is_valid(&bytes) { Ok(bytes) } else { Err(NOT_HLL.into()) }
 }
 
 fn new_sketch_value() -> Value {
-    Value::Str(StrValue::Raw(hll::new_sparse()))
+    Value::Str(StrValue::Raw(hll::new_sparse().into_boxed_slice()))
 }
 
 /// PFADD key [element ...]
@@ -68,14 +68,18 @@ fn pfadd(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         updated += 1;
     }
     let Some(o) = srv.dbs[db].get_mut(key) else { return Ok(()) };
-    let sketch = sketch_mut(o)?;
-    for ele in args.iter().skip(2) {
-        if hll::add(sketch, ele, sparse_max)? {
-            updated += 1;
+    {
+        let mut sketch = sketch_mut(o)?;
+        for ele in args.iter().skip(2) {
+            if hll::add(&mut sketch, ele, sparse_max)? {
+                updated += 1;
+            }
+        }
+        if updated > 0 {
+            hll::invalidate_cache(&mut sketch);
         }
     }
     if updated > 0 {
-        hll::invalidate_cache(sketch);
         srv.signal_modified_key(db, key);
         srv.notify_keyspace_event(EVENT_STRING, "pfadd", key, db);
         srv.dirty += updated;
@@ -92,7 +96,7 @@ fn pfcount(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         let mut max = vec![0u8; hll::REGISTERS];
         for key in args.iter().skip(1) {
             let Some(o) = srv.lookup_read(db, key) else { continue };
-            hll::merge_into(&mut max, sketch_mut(o)?)?;
+            hll::merge_into(&mut max, &sketch_mut(o)?)?;
         }
         c.reply.int(hll::count_registers(&max) as i64);
         return Ok(());
@@ -102,18 +106,22 @@ fn pfcount(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         c.reply.int(0);
         return Ok(());
     };
-    let sketch = sketch_mut(o)?;
-    let card = match hll::cached_cardinality(sketch) {
-        Some(card) => card,
-        None => {
-            let card = hll::count(sketch)?;
-            hll::set_cached_cardinality(sketch, card);
-            // The cache is part of the string value: replicas and the AOF must see it change.
-            srv.signal_modified_key(db, key);
-            srv.dirty += 1;
-            card
+    let (card, refreshed) = {
+        let mut sketch = sketch_mut(o)?;
+        match hll::cached_cardinality(&sketch) {
+            Some(card) => (card, false),
+            None => {
+                let card = hll::count(&sketch)?;
+                hll::set_cached_cardinality(&mut sketch, card);
+                (card, true)
+            }
         }
     };
+    if refreshed {
+        // The cache is part of the string value: replicas and the AOF must see it change.
+        srv.signal_modified_key(db, key);
+        srv.dirty += 1;
+    }
     c.reply.int(card as i64);
     Ok(())
 }
@@ -126,8 +134,8 @@ fn pfmerge(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     for key in args.iter().skip(1) {
         let Some(o) = srv.lookup_read(db, key) else { continue };
         let sketch = sketch_mut(o)?;
-        use_dense |= hll::encoding(sketch) == Encoding::Dense;
-        hll::merge_into(&mut max, sketch)?;
+        use_dense |= hll::encoding(&sketch) == Encoding::Dense;
+        hll::merge_into(&mut max, &sketch)?;
     }
     let dest = args.get(1);
     if srv.lookup_write(db, dest).is_none() {
@@ -136,12 +144,14 @@ fn pfmerge(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     }
     let sparse_max = srv.config.hll_sparse_max_bytes();
     let Some(o) = srv.dbs[db].get_mut(dest) else { return Ok(()) };
-    let sketch = sketch_mut(o)?;
-    if use_dense {
-        hll::to_dense(sketch)?;
+    {
+        let mut sketch = sketch_mut(o)?;
+        if use_dense {
+            hll::to_dense(&mut sketch)?;
+        }
+        hll::raise_registers(&mut sketch, &max, sparse_max)?;
+        hll::invalidate_cache(&mut sketch);
     }
-    hll::raise_registers(sketch, &max, sparse_max)?;
-    hll::invalidate_cache(sketch);
     srv.signal_modified_key(db, dest);
     // A merge is a mass add: Redis reports it as a pfadd event.
     srv.notify_keyspace_event(EVENT_STRING, "pfadd", dest, db);
@@ -157,16 +167,16 @@ fn pfdebug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let Some(o) = srv.lookup_write(db, args.get(2)) else {
         return Err(CmdError::err("The specified key does not exist"));
     };
-    let sketch = sketch_mut(o)?;
+    let mut guard = sketch_mut(o)?;
+    let sketch: &mut Vec<u8> = &mut guard;
+    // An encoding change must reach replicas and the AOF.
+    let mut converted_to_dense = false;
     match sub.to_ascii_lowercase().as_slice() {
         b"getreg" => {
             let converted = hll::encoding(sketch) == Encoding::Sparse;
             hll::to_dense(sketch)?;
             let regs = hll::registers(sketch);
-            if converted {
-                // The encoding change must reach replicas and the AOF.
-                srv.dirty += 1;
-            }
+            converted_to_dense = converted;
             c.reply.array(regs.len());
             for r in regs {
                 c.reply.int(i64::from(r));
@@ -185,14 +195,16 @@ fn pfdebug(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         b"todense" => {
             let converted = hll::encoding(sketch) == Encoding::Sparse;
             hll::to_dense(sketch)?;
-            if converted {
-                srv.dirty += 1;
-            }
+            converted_to_dense = converted;
             c.reply.int(i64::from(converted));
         }
         _ => {
             return Err(CmdError::err(format!("Unknown PFDEBUG subcommand '{}'", String::from_utf8_lossy(sub))));
         }
+    }
+    drop(guard);
+    if converted_to_dense {
+        srv.dirty += 1;
     }
     Ok(())
 }

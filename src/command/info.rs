@@ -2,7 +2,7 @@
 //! Sentinel, exporters, the Tcl suite) read ferrodis the same way.
 //!
 //! Figures we do not have yet (replication, persistence children) are reported with the values an idle
-//! Redis reports. `used_memory` is what the allocator has handed out (glibc's mallinfo2), not an estimate.
+//! Redis reports. `used_memory` is what the allocator has handed out (counted by `allocator` at every allocation), not an estimate.
 
 use std::fmt::Write as _;
 
@@ -76,9 +76,7 @@ pub fn bytes_to_human(n: u64) -> String {
 
 /// Bytes handed out by the allocator right now.
 pub fn used_memory() -> u64 {
-    // SAFETY: mallinfo2 only reads allocator statistics.
-    let mi = unsafe { libc::mallinfo2() };
-    (mi.uordblks + mi.hblkhd) as u64
+    crate::allocator::used_memory()
 }
 
 /// Resident set size of this process, from /proc.
@@ -196,6 +194,10 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
         let sys = total_system_memory();
         let maxmemory = srv.config.maxmemory();
         let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
+        let alloc = crate::allocator::stats();
+        // Redis's three layers of overhead: region rounding (active/allocated), pages the allocator
+        // holds but has not returned (resident/active), and everything else in RSS (rss/resident).
+        let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
         // Replicas and the backlog share one buffer: what exceeds the backlog size is the
         // replicas' (Redis's getMemoryOverheadData).
         let repl_buffer_mem = srv.repl.backlog.as_ref().map_or(0, |b| b.mem()) as u64;
@@ -207,7 +209,7 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
         };
         let _ = write!(
             out,
-            "used_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{}\r\nused_memory_startup:{}\r\nused_memory_dataset:{}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{used}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{sys}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:184\r\nused_memory_scripts:184\r\nused_memory_scripts_human:184B\r\nmaxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:{}\r\nmem_total_replication_buffers:{}\r\nmem_clients_slaves:{}\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+            "used_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{}\r\nused_memory_startup:{}\r\nused_memory_dataset:{}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{}\r\nallocator_active:{}\r\nallocator_resident:{}\r\ntotal_system_memory:{sys}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:184\r\nused_memory_scripts:184\r\nused_memory_scripts_human:184B\r\nmaxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\nrss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:{}\r\nmem_total_replication_buffers:{}\r\nmem_clients_slaves:{}\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:{}\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
             bytes_to_human(used),
             bytes_to_human(rss),
             bytes_to_human(peak),
@@ -216,9 +218,18 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
             srv.startup_memory,
             used.saturating_sub(srv.startup_memory),
             if used > 0 { used.saturating_sub(srv.startup_memory) as f64 * 100.0 / used as f64 } else { 0.0 },
+            alloc.allocated,
+            alloc.active,
+            alloc.resident,
             bytes_to_human(sys),
             bytes_to_human(maxmemory),
             srv.config.maxmemory_policy(),
+            ratio(alloc.active, alloc.allocated),
+            alloc.active as i64 - alloc.allocated as i64,
+            ratio(alloc.resident, alloc.active),
+            alloc.resident as i64 - alloc.active as i64,
+            ratio(rss, alloc.resident),
+            rss as i64 - alloc.resident as i64,
             frag,
             rss as i64 - used as i64,
             repl_backlog_mem,
@@ -229,6 +240,7 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
                 .filter_map(|(_, c)| c.as_ref())
                 .map(|c| c.reply.buf.capacity() + c.qbuf.capacity())
                 .sum::<usize>(),
+            crate::allocator::name(),
         );
     }
     if want("persistence") {

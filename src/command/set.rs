@@ -90,14 +90,11 @@ fn sadd(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     let added = match srv.lookup_write(db, key) {
         Some(o) => {
             let set = o.value.as_set_mut()?;
-            let added = args.iter().skip(2).filter(|m| set.add(m, max)).count();
-            set.trim();
-            added
+            args.iter().skip(2).filter(|m| set.add(m, max)).count()
         }
         None => {
             let mut set = SetValue::new_for(args.get(2));
             let added = args.iter().skip(2).filter(|m| set.add(m, max)).count();
-            set.trim();
             let lru = srv.clocks.fresh();
             srv.dbs[db].add_object(key, Object::new(Value::Set(set), lru), NO_EXPIRE);
             srv.key_created(db, key);
@@ -309,8 +306,7 @@ fn spop_with_count(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                 });
             }
         }
-        if let Some(mut survivors) = survivors {
-            survivors.trim();
+        if let Some(survivors) = survivors {
             *set = survivors;
         }
     }
@@ -503,11 +499,7 @@ fn smove(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
     srv.signal_modified_key(db, src);
     srv.dirty += 1;
     let max = srv.config.set_max_intset_entries();
-    let added = set_mut(srv, db, dst).is_some_and(|s| {
-        let added = s.add(ele, max);
-        s.trim();
-        added
-    });
+    let added = set_mut(srv, db, dst).is_some_and(|s| s.add(ele, max));
     if added {
         srv.dirty += 1;
         srv.signal_modified_key(db, dst);
@@ -534,13 +526,12 @@ fn get_sets<'a>(srv: &'a Server, db: usize, keys: &[&[u8]]) -> Vec<Option<&'a Se
 }
 
 /// Stores a SINTERSTORE/SUNIONSTORE/SDIFFSTORE result, or deletes the destination for an empty one.
-fn store_result(srv: &mut Server, c: &mut Client, db: usize, dst: &[u8], mut set: SetValue, event: &str) {
+fn store_result(srv: &mut Server, c: &mut Client, db: usize, dst: &[u8], set: SetValue, event: &str) {
     if set.is_empty() {
         c.reply.int(0);
         srv.delete_key_notify(db, dst);
         return;
     }
-    set.trim();
     let n = set.len();
     // An expired destination is deleted first, so that storing it counts as a creation.
     srv.expire_if_needed_for_write(db, dst);

@@ -455,7 +455,8 @@ fn append(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
             let len = o.value.as_str()?.len();
             check_string_length(srv, len as u64, tail.len() as u64)?;
             let Some(o) = srv.dbs[db].get_mut(key) else { return Ok(()) };
-            let raw = o.value.as_str_mut()?.make_raw();
+            let mut raw = o.value.as_str_mut()?.make_raw();
+            raw.reserve_exact(tail.len());
             raw.extend_from_slice(tail);
             raw.len()
         }
@@ -528,7 +529,7 @@ fn setrange(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
                 return Ok(());
             }
             check_string_length(srv, offset, value.len() as u64)?;
-            srv.dbs[db].set(key, Value::Str(StrValue::Raw(Vec::new())), false, srv.clocks.fresh());
+            srv.dbs[db].set(key, Value::Str(StrValue::Raw(Box::default())), false, srv.clocks.fresh());
             srv.key_created(db, key);
         }
         Some(o) => {
@@ -541,14 +542,18 @@ fn setrange(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         }
     }
     let Some(o) = srv.dbs[db].get_mut(key) else { return Ok(()) };
-    let raw = o.value.as_str_mut()?.make_raw();
-    let offset = offset as usize;
-    let end = offset + value.len();
-    if raw.len() < end {
-        raw.resize(end, 0);
-    }
-    raw[offset..end].copy_from_slice(value);
-    let total = raw.len();
+    let total = {
+        let mut raw = o.value.as_str_mut()?.make_raw();
+        let offset = offset as usize;
+        let end = offset + value.len();
+        let len = raw.len();
+        if len < end {
+            raw.reserve_exact(end - len);
+            raw.resize(end, 0);
+        }
+        raw[offset..end].copy_from_slice(value);
+        raw.len()
+    };
     srv.signal_modified_key(db, key);
     srv.notify_keyspace_event(EVENT_STRING, "setrange", key, db);
     srv.dirty += 1;

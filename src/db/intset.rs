@@ -24,7 +24,9 @@ const HDR_SIZE: usize = 8;
 /// narrow it back (as in Redis).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Intset {
-    buf: Vec<u8>,
+    /// Exactly the set's bytes, as Redis keeps them (intsetResize): no spare capacity, so the
+    /// value holding it stays 16 bytes.
+    buf: Box<[u8]>,
 }
 
 impl Default for Intset {
@@ -73,7 +75,7 @@ fn write_at(buf: &mut [u8], width: usize, i: usize, v: i64) {
 impl Intset {
     /// An empty set, 16-bit encoded.
     pub fn new() -> Self {
-        Intset { buf: vec![2, 0, 0, 0, 0, 0, 0, 0] }
+        Intset { buf: Box::new([2, 0, 0, 0, 0, 0, 0, 0]) }
     }
 
     /// Adopts a buffer from outside (RDB, RESTORE) after validating it like Redis's
@@ -94,7 +96,7 @@ impl Intset {
             return None;
         }
         let ascending = (1..len).all(|i| read_at(&buf, width, i - 1) < read_at(&buf, width, i));
-        ascending.then_some(Intset { buf })
+        ascending.then(|| Intset { buf: buf.into_boxed_slice() })
     }
 
     /// The buffer, in Redis's format.
@@ -104,7 +106,7 @@ impl Intset {
 
     /// The buffer, in Redis's format.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.buf
+        self.buf.into_vec()
     }
 
     /// Number of members.
@@ -128,7 +130,16 @@ impl Intset {
 
     /// Bytes allocated on the heap.
     pub fn heap_size(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
+    }
+
+    /// Resizes the buffer to exactly `total` bytes (new bytes zeroed); jemalloc grows it in place
+    /// while the size stays within its class.
+    fn resize_exact(&mut self, total: usize) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        v.reserve_exact(total.saturating_sub(v.len()));
+        v.resize(total, 0);
+        self.buf = v.into_boxed_slice();
     }
 
     /// Member `i` in ascending order.
@@ -171,7 +182,7 @@ impl Intset {
         let len = self.len();
         let at = HDR_SIZE + i * width;
         let end = self.buf.len();
-        self.buf.resize(end + width, 0);
+        self.resize_exact(end + width);
         self.buf.copy_within(at..end, at + width);
         write_at(&mut self.buf, width, i, v);
         self.set_len(len + 1);
@@ -190,13 +201,8 @@ impl Intset {
         let at = HDR_SIZE + i * width;
         let end = self.buf.len();
         self.buf.copy_within(at + width..end, at);
-        self.buf.truncate(end - width);
+        self.resize_exact(end - width);
         self.set_len(self.len() - 1);
-        // Keep some slack so that alternating adds and removes do not reallocate every time.
-        let bytes = self.buf.len();
-        if self.buf.capacity() > 2 * bytes + 64 {
-            self.buf.shrink_to(bytes + bytes / 4);
-        }
         true
     }
 
@@ -247,7 +253,7 @@ impl Intset {
         let new = width_for(v);
         let len = self.len();
         let prepend = usize::from(v < 0);
-        self.buf.resize(HDR_SIZE + (len + 1) * new, 0);
+        self.resize_exact(HDR_SIZE + (len + 1) * new);
         // Back to front, every member's new slot starts at or after its old one, so nothing unread is
         // overwritten.
         for i in (0..len).rev() {

@@ -374,7 +374,6 @@ impl ListValue {
             tail.push_back(e.to_bytes(&mut scratch));
         }
         lp.delete_range(o, node_len - o);
-        lp.shrink_to_fit();
         let mut tail = Node::Packed(tail);
         if tail.allows(v, limits) {
             if let Node::Packed(t) = &mut tail {

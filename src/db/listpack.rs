@@ -166,7 +166,9 @@ fn format_into(v: i64, scratch: &mut [u8; INTBUF_SIZE]) -> &[u8] {
 /// until it meets a byte without that bit.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Listpack {
-    buf: Vec<u8>,
+    /// Exactly the listpack's bytes: no spare capacity, so the value holding it stays 16 bytes and
+    /// the allocation is the size Redis's would be.
+    buf: Box<[u8]>,
 }
 
 impl Default for Listpack {
@@ -184,9 +186,7 @@ impl fmt::Debug for Listpack {
 impl Listpack {
     /// An empty listpack (7 bytes).
     pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(HDR_SIZE + 1);
-        buf.extend_from_slice(&[(HDR_SIZE + 1) as u8, 0, 0, 0, 0, 0, EOF]);
-        Listpack { buf }
+        Listpack { buf: Box::new([(HDR_SIZE + 1) as u8, 0, 0, 0, 0, 0, EOF]) }
     }
 
     /// Adopts a buffer from outside (RDB, RESTORE) after validating all of it, like Redis's
@@ -196,7 +196,7 @@ impl Listpack {
     ///
     /// An empty listpack is accepted; Redis's loaders reject empty keys separately.
     pub fn from_bytes(buf: Vec<u8>) -> Option<Self> {
-        Self::validate(&buf).then_some(Listpack { buf })
+        Self::validate(&buf).then(|| Listpack { buf: buf.into_boxed_slice() })
     }
 
     /// Whether `buf` is a well-formed listpack (see [`Listpack::from_bytes`]).
@@ -211,7 +211,7 @@ impl Listpack {
 
     /// The buffer, in Redis's format.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.buf
+        self.buf.into_vec()
     }
 
     /// Number of elements. Constant time unless there are 65535 or more, which needs a scan.
@@ -233,12 +233,18 @@ impl Listpack {
 
     /// Bytes allocated on the heap.
     pub fn heap_size(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
     }
 
-    /// Releases spare capacity (insertions grow the buffer geometrically).
-    pub fn shrink_to_fit(&mut self) {
-        self.buf.shrink_to_fit();
+    /// Resizes the buffer to `total` bytes, keeping its first `keep` bytes (the caller rewrites
+    /// the rest). Growing reallocates to the exact size, as Redis's lpInsert does: jemalloc
+    /// extends in place while the size stays within its class (classes are a quarter apart), so
+    /// successive inserts rarely move the bytes.
+    fn resize_exact(&mut self, total: usize) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        v.reserve_exact(total.saturating_sub(v.len()));
+        v.resize(total, 0);
+        self.buf = v.into_boxed_slice();
     }
 
     /// Position of the first element.
@@ -437,16 +443,11 @@ impl Listpack {
         assert!(total <= MAX_TOTAL, "listpack would exceed {MAX_TOTAL} bytes");
         let tail = pos + old;
         if new > old {
-            // Grow by at most an eighth beyond the need (like an allocator's size classes): small
-            // listpacks are most of a dataset's memory, and doubling would waste up to half of it.
-            if total > self.buf.capacity() {
-                self.buf.reserve_exact((total - len).max(len / 8));
-            }
-            self.buf.resize(total, 0);
+            self.resize_exact(total);
             self.buf.copy_within(tail..len, pos + new);
         } else if new < old {
             self.buf.copy_within(tail..len, pos + new);
-            self.buf.truncate(total);
+            self.resize_exact(total);
         }
         enc.write(&mut self.buf[pos..pos + new]);
         self.set_total_header();
@@ -456,18 +457,12 @@ impl Listpack {
     fn remove_bytes(&mut self, start: usize, end: usize, deleted: usize) {
         let len = self.buf.len();
         self.buf.copy_within(end..len, start);
-        self.buf.truncate(len - (end - start));
+        self.resize_exact(len - (end - start));
         self.set_total_header();
         let count = self.count_header();
         if count != COUNT_UNKNOWN {
             // An exact count bounds the number of entries, so this cannot underflow.
             self.set_count_header(count - deleted as u16);
-        }
-        // Keep a quarter of slack so that alternating pushes and pops at the boundary do not reallocate
-        // every time.
-        let len = self.buf.len();
-        if self.buf.capacity() > 2 * len + 64 {
-            self.buf.shrink_to(len + len / 4);
         }
     }
 }

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 
 pub use bytes::CompactBytes;
 pub use dict::{Dict, Key};
-pub use value::{NO_EXPIRE, Object, StrValue, Value};
+pub use value::{NO_EXPIRE, Object, RawMut, StrValue, Value};
 
 /// A client's WATCH on one key.
 #[derive(Debug, Clone, Copy)]

@@ -220,20 +220,6 @@ impl SetValue {
         true
     }
 
-    /// Drops an intset's spare capacity once it exceeds an eighth of its size: Redis keeps intsets at
-    /// their exact size, and small sets are where memory per key matters most. Called once per
-    /// command after its additions, so a bulk SADD still grows amortized.
-    pub fn trim(&mut self) {
-        if let SetValue::Intset(s) = self {
-            let used = s.bytes_len();
-            if s.heap_size() > used + used / 8 + 16
-                && let Some(exact) = Intset::from_bytes(s.as_bytes().to_vec())
-            {
-                *s = exact;
-            }
-        }
-    }
-
     /// Removes a member; false when absent. A hash table shrinks when mostly empty, as Redis's
     /// setTypeRemove does.
     pub fn remove(&mut self, m: &[u8]) -> bool {
@@ -439,14 +425,13 @@ mod tests {
     }
 
     #[test]
-    fn trim_keeps_intsets_tight() {
+    fn intsets_stay_exact() {
         let mut s = SetValue::default();
         for i in 0..300 {
             s.add_int(i * 1000, 512);
         }
-        s.trim();
         let SetValue::Intset(is) = &s else { panic!("intset expected") };
-        assert!(is.heap_size() <= is.bytes_len() + is.bytes_len() / 8 + 16);
+        assert_eq!(is.heap_size(), is.bytes_len());
         assert_eq!(s.len(), 300);
         assert!(s.contains(b"299000"));
     }

@@ -553,7 +553,6 @@ impl Stream {
                 || (limits.max_entries > 0
                     && header(lp).is_some_and(|h| h.count.saturating_add(h.deleted) >= limits.max_entries));
             if full {
-                node.get_mut().shrink_to_fit();
                 tail = None;
             }
         }

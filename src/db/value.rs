@@ -25,8 +25,9 @@ pub enum StrValue {
     Int(i64),
     /// A short immutable string (`embstr`).
     Emb(CompactBytes),
-    /// A string that is or was modified in place (`raw`).
-    Raw(Vec<u8>),
+    /// A string that is or was modified in place (`raw`). Exactly sized, as Redis's sds strings
+    /// are after a SET; a boxed slice keeps `Value` at 24 bytes (a `Vec` would make it 32).
+    Raw(Box<[u8]>),
 }
 
 impl StrValue {
@@ -37,12 +38,16 @@ impl StrValue {
         {
             return StrValue::Int(n);
         }
-        if b.len() <= EMBSTR_SIZE_LIMIT { StrValue::Emb(CompactBytes::from(b)) } else { StrValue::Raw(b.to_vec()) }
+        if b.len() <= EMBSTR_SIZE_LIMIT { StrValue::Emb(CompactBytes::from(b)) } else { StrValue::Raw(b.into()) }
     }
 
     /// Store bytes without trying the integer encoding (values built by string operations).
     pub fn from_bytes_no_int(b: Vec<u8>) -> Self {
-        if b.len() <= EMBSTR_SIZE_LIMIT { StrValue::Emb(CompactBytes::from(b)) } else { StrValue::Raw(b) }
+        if b.len() <= EMBSTR_SIZE_LIMIT {
+            StrValue::Emb(CompactBytes::from(b))
+        } else {
+            StrValue::Raw(b.into_boxed_slice())
+        }
     }
 
     pub fn encoding(&self) -> &'static str {
@@ -87,16 +92,26 @@ impl StrValue {
         self.len() == 0
     }
 
-    /// A mutable byte vector, turning the value into `raw` as Redis's dbUnshareStringValue does.
-    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+    /// The bytes as a growable vector, turning the value into `raw` as Redis's
+    /// dbUnshareStringValue does. The edit is stored back, exactly sized, when the guard drops:
+    /// callers growing the string reserve exactly first, so that nothing is allocated twice.
+    pub fn make_raw(&mut self) -> RawMut<'_> {
         if !matches!(self, StrValue::Raw(_)) {
-            let bytes = self.to_vec();
-            *self = StrValue::Raw(bytes);
+            *self = StrValue::Raw(self.to_vec().into_boxed_slice());
         }
-        match self {
-            StrValue::Raw(v) => v,
-            _ => unreachable!("converted to Raw above"),
+        let StrValue::Raw(slot) = self else { unreachable!("converted to Raw above") };
+        let buf = std::mem::take(slot).into_vec();
+        RawMut { slot, buf }
+    }
+
+    /// The bytes for writing in place without changing the length (SETBIT, BITFIELD), turning
+    /// the value into `raw`.
+    pub fn raw_bytes_mut(&mut self) -> &mut [u8] {
+        if !matches!(self, StrValue::Raw(_)) {
+            *self = StrValue::Raw(self.to_vec().into_boxed_slice());
         }
+        let StrValue::Raw(b) = self else { unreachable!("converted to Raw above") };
+        b
     }
 
     /// The value as an integer, when it is one (INCR and friends).
@@ -113,8 +128,33 @@ impl StrValue {
         match self {
             StrValue::Int(_) => 0,
             StrValue::Emb(b) => b.heap_size(),
-            StrValue::Raw(v) => v.capacity(),
+            StrValue::Raw(v) => v.len(),
         }
+    }
+}
+
+/// A raw string being edited in place (see [`StrValue::make_raw`]).
+pub struct RawMut<'a> {
+    slot: &'a mut Box<[u8]>,
+    buf: Vec<u8>,
+}
+
+impl std::ops::Deref for RawMut<'_> {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.buf
+    }
+}
+
+impl std::ops::DerefMut for RawMut<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+}
+
+impl Drop for RawMut<'_> {
+    fn drop(&mut self) {
+        *self.slot = std::mem::take(&mut self.buf).into_boxed_slice();
     }
 }
 
@@ -249,6 +289,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_key_fits_a_64_byte_allocation() {
+        // Table entry = key (24) + Object + next pointer (8): 64 bytes is a jemalloc size class,
+        // 72 would take 80. Every payload must stay within 24 bytes for this to hold.
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Object>(), 32);
+    }
+
+    #[test]
+    fn raw_edits_are_stored_back() {
+        let mut v = StrValue::from_bytes(b"abc");
+        {
+            let mut raw = v.make_raw();
+            raw.reserve_exact(3);
+            raw.extend_from_slice(b"def");
+        }
+        assert_eq!(v, StrValue::Raw(b"abcdef".to_vec().into_boxed_slice()));
+        v.raw_bytes_mut()[0] = b'A';
+        assert_eq!(v.to_vec(), b"Abcdef");
+    }
+
+    #[test]
     fn encodings_follow_redis() {
         assert_eq!(StrValue::from_bytes(b"12345").encoding(), "int");
         assert_eq!(StrValue::from_bytes(b"012").encoding(), "embstr");
@@ -256,7 +317,7 @@ mod tests {
         assert_eq!(StrValue::from_bytes(&[b'a'; 45]).encoding(), "raw");
         let mut v = StrValue::from_bytes(b"12");
         v.make_raw().push(b'3');
-        assert_eq!(v, StrValue::Raw(b"123".to_vec()));
+        assert_eq!(v, StrValue::Raw(b"123".to_vec().into_boxed_slice()));
         assert_eq!(v.as_i64(), Some(123));
     }
 }

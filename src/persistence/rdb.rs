@@ -590,7 +590,7 @@ mod tests {
         let mut out = vec![
             Value::Str(StrValue::Int(-42)),
             Value::Str(StrValue::from_bytes(b"hello")),
-            Value::Str(StrValue::Raw(vec![b'z'; 300])),
+            Value::Str(StrValue::Raw(vec![b'z'; 300].into_boxed_slice())),
         ];
         let mut list = ListValue::new();
         for i in 0..7 {

@@ -26,7 +26,9 @@ fn bucket_index(v: u64) -> u32 {
 fn counts_index(v: u64) -> usize {
     let b = bucket_index(v);
     let sub = v >> b;
-    (((b as u64 + 1) << SUB_BUCKET_HALF_MAGNITUDE) + (sub - SUB_BUCKET_HALF)) as usize
+    // Below the first bucket's half, `sub - SUB_BUCKET_HALF` is negative (HdrHistogram's signed
+    // arithmetic): wrapping gives the same index without tripping debug overflow checks.
+    ((b as u64 + 1) << SUB_BUCKET_HALF_MAGNITUDE).wrapping_add(sub.wrapping_sub(SUB_BUCKET_HALF)) as usize
 }
 
 fn value_from_index(i: usize) -> u64 {
