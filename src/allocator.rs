@@ -113,6 +113,40 @@ fn read_size(name: &CStr) -> u64 {
     if rc == 0 { value as u64 } else { 0 }
 }
 
+/// Returns the pages of freed memory to the OS now instead of on jemalloc's decay schedule, and
+/// empties this thread's cache (MEMORY PURGE, Redis's jemalloc_purge).
+pub fn purge() {
+    // "arena.4096": MALLCTL_ARENAS_ALL, every arena at once.
+    for ctl in [&b"arena.4096.purge\0"[..], b"thread.tcache.flush\0"] {
+        // SAFETY: both controls take no input and give no output; the names are NUL-terminated.
+        unsafe {
+            tikv_jemalloc_sys::mallctl(
+                ctl.as_ptr().cast::<c_char>(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+            );
+        }
+    }
+}
+
+/// jemalloc's statistics report (MEMORY MALLOC-STATS), as malloc_stats_print writes it.
+pub fn stats_report() -> Vec<u8> {
+    unsafe extern "C" fn append(out: *mut c_void, text: *const c_char) {
+        if out.is_null() || text.is_null() {
+            return;
+        }
+        // SAFETY: `out` is the Vec passed below, alive for the whole call; jemalloc passes
+        // NUL-terminated text.
+        unsafe { (*out.cast::<Vec<u8>>()).extend_from_slice(CStr::from_ptr(text).to_bytes()) };
+    }
+    let mut out = Vec::new();
+    // SAFETY: the callback only appends to `out`, which outlives the call; no options string.
+    unsafe { tikv_jemalloc_sys::malloc_stats_print(Some(append), (&raw mut out).cast::<c_void>(), std::ptr::null()) };
+    out
+}
+
 /// INFO `mem_allocator`, e.g. "jemalloc-5.3.0" as Redis prints it.
 pub fn name() -> String {
     let mut version: *const c_char = std::ptr::null();
@@ -151,5 +185,8 @@ mod tests {
         assert!(name().starts_with("jemalloc-5."), "{}", name());
         let s = stats();
         assert!(s.allocated > 0 && s.active >= s.allocated && s.resident >= s.active, "{s:?}");
+        purge();
+        let report = String::from_utf8_lossy(&stats_report()).into_owned();
+        assert!(report.contains("jemalloc statistics"), "{}", &report[..report.len().min(200)]);
     }
 }

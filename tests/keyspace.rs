@@ -91,3 +91,36 @@ fn object_encoding_follows_redis() {
     c.roundtrip(b"APPEND s x\r\n", b":6\r\n");
     c.roundtrip(b"OBJECT ENCODING s\r\n", b"$3\r\nraw\r\n");
 }
+
+/// INFO's `used_memory:<n>` and friends as numbers.
+fn info_field(info: &str, name: &str) -> String {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in INFO"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn memory_is_accounted_by_jemalloc() {
+    let srv = TestServer::start(&["--enable-debug-command", "yes"]);
+    let mut con = srv.client();
+    let info: String = common::q(&mut con, &["INFO", "memory"]);
+    assert!(info_field(&info, "mem_allocator").starts_with("jemalloc-5."), "{info}");
+    let before: u64 = info_field(&info, "used_memory").parse().expect("number");
+    let _: () = common::q(&mut con, &["DEBUG", "POPULATE", "100000"]);
+    let info: String = common::q(&mut con, &["INFO", "memory"]);
+    let full: u64 = info_field(&info, "used_memory").parse().expect("number");
+    let allocated: u64 = info_field(&info, "allocator_allocated").parse().expect("number");
+    let resident: u64 = info_field(&info, "allocator_resident").parse().expect("number");
+    // 100k keys take well over 4 MB in any layout; jemalloc's own figure rounds up to size classes.
+    assert!(full > before + 4_000_000, "{before} -> {full}");
+    assert!(allocated >= full / 2 && resident >= allocated, "{info}");
+    let _: () = common::q(&mut con, &["FLUSHALL"]);
+    let _: () = common::q(&mut con, &["MEMORY", "PURGE"]);
+    let info: String = common::q(&mut con, &["INFO", "memory"]);
+    let after: u64 = info_field(&info, "used_memory").parse().expect("number");
+    assert!(after < full - 4_000_000, "{full} -> {after}");
+    let report: String = common::q(&mut con, &["MEMORY", "MALLOC-STATS"]);
+    assert!(report.contains("jemalloc statistics"), "{}", &report[..report.len().min(200)]);
+}

@@ -1,4 +1,4 @@
-//! MEMORY (Redis's object.c memoryCommand): USAGE and HELP only, for now.
+//! MEMORY (Redis's object.c memoryCommand): USAGE, MALLOC-STATS, PURGE and HELP.
 //!
 //! USAGE is an estimate from the value's own `heap_size` plus the fixed per-key costs; it never walks
 //! more than the value type chooses to sample and never touches the key's access clock or expiry, as
@@ -16,6 +16,8 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec::container("memory", -2, 0, "
 const SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("usage", -3, READONLY, KeySpec { first: 2, last: 2, step: 1 }, "server", usage)
         .access(METADATA_ONLY),
+    CommandSpec::new("malloc-stats", 2, 0, NO_KEYS, "server", malloc_stats),
+    CommandSpec::new("purge", 2, 0, NO_KEYS, "server", purge),
     CommandSpec::new("help", 2, LOADING | STALE, NO_KEYS, "server", help),
 ];
 
@@ -43,6 +45,19 @@ fn usage(srv: &mut Server, c: &mut Client, args: &Args) -> CmdResult {
         }
         None => c.reply.null(),
     }
+    Ok(())
+}
+
+/// MEMORY MALLOC-STATS: jemalloc's own report.
+fn malloc_stats(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    c.reply.verbatim(&crate::allocator::stats_report());
+    Ok(())
+}
+
+/// MEMORY PURGE: give freed pages back to the OS now.
+fn purge(_: &mut Server, c: &mut Client, _: &Args) -> CmdResult {
+    crate::allocator::purge();
+    c.reply.ok();
     Ok(())
 }
 

@@ -164,12 +164,21 @@ fn format_into(v: i64, scratch: &mut [u8; INTBUF_SIZE]) -> &[u8] {
 /// It is big-endian in 7-bit groups: the first byte holds the highest group, and every byte but the
 /// first has bit 7 set, so a reader walking backwards from the next entry collects groups, lowest first,
 /// until it meets a byte without that bit.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Listpack {
-    /// Exactly the listpack's bytes: no spare capacity, so the value holding it stays 16 bytes and
-    /// the allocation is the size Redis's would be.
+    /// The listpack's bytes (its length is the header's total), then possibly a little slack left
+    /// by removals. A boxed slice keeps the value holding it at 16 bytes; growth is exact, so the
+    /// allocation is the size Redis's would be.
     buf: Box<[u8]>,
 }
+
+impl PartialEq for Listpack {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Listpack {}
 
 impl Default for Listpack {
     fn default() -> Self {
@@ -206,12 +215,15 @@ impl Listpack {
 
     /// The buffer, in Redis's format.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf
+        &self.buf[..self.used()]
     }
 
     /// The buffer, in Redis's format.
     pub fn into_bytes(self) -> Vec<u8> {
-        self.buf.into_vec()
+        let used = self.used();
+        let mut v = self.buf.into_vec();
+        v.truncate(used);
+        v
     }
 
     /// Number of elements. Constant time unless there are 65535 or more, which needs a scan.
@@ -228,7 +240,12 @@ impl Listpack {
 
     /// Size of the encoded buffer, what Redis's size-based conversion thresholds compare against.
     pub fn bytes_len(&self) -> usize {
-        self.buf.len()
+        self.used()
+    }
+
+    /// The header's total byte count: where the listpack ends inside `buf`.
+    fn used(&self) -> usize {
+        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize
     }
 
     /// Bytes allocated on the heap.
@@ -236,8 +253,7 @@ impl Listpack {
         self.buf.len()
     }
 
-    /// Resizes the buffer to `total` bytes, keeping its first `keep` bytes (the caller rewrites
-    /// the rest). Growing reallocates to the exact size, as Redis's lpInsert does: jemalloc
+    /// Resizes the buffer to `total` bytes, keeping what fits (the caller rewrites the rest). Growing reallocates to the exact size, as Redis's lpInsert does: jemalloc
     /// extends in place while the size stays within its class (classes are a quarter apart), so
     /// successive inserts rarely move the bytes.
     fn resize_exact(&mut self, total: usize) {
@@ -405,11 +421,11 @@ impl Listpack {
 
     /// All elements, front to back (or back to front with `.rev()`).
     pub fn iter(&self) -> Iter<'_> {
-        Iter { buf: &self.buf, front: HDR_SIZE, back: self.eof_pos() }
+        Iter { buf: self.as_bytes(), front: HDR_SIZE, back: self.eof_pos() }
     }
 
     fn eof_pos(&self) -> usize {
-        self.buf.len() - 1
+        self.used() - 1
     }
 
     fn count_header(&self) -> u16 {
@@ -420,10 +436,9 @@ impl Listpack {
         self.buf[4..HDR_SIZE].copy_from_slice(&count.to_le_bytes());
     }
 
-    fn set_total_header(&mut self) {
+    fn set_total_header(&mut self, total: usize) {
         // Every growth path checks MAX_TOTAL first, so this never truncates.
-        let total = self.buf.len() as u32;
-        self.buf[..4].copy_from_slice(&total.to_le_bytes());
+        self.buf[..4].copy_from_slice(&(total as u32).to_le_bytes());
     }
 
     fn insert_at(&mut self, pos: usize, enc: &Encoded<'_>) {
@@ -438,27 +453,35 @@ impl Listpack {
     /// Replaces the `old` bytes at `pos` with the entry `enc`, moving the tail once.
     fn splice(&mut self, pos: usize, old: usize, enc: &Encoded<'_>) {
         let new = enc.entry_len();
-        let len = self.buf.len();
+        let len = self.used();
         let total = len - old + new;
         assert!(total <= MAX_TOTAL, "listpack would exceed {MAX_TOTAL} bytes");
         let tail = pos + old;
-        if new > old {
-            self.resize_exact(total);
-            self.buf.copy_within(tail..len, pos + new);
-        } else if new < old {
-            self.buf.copy_within(tail..len, pos + new);
+        if total > self.buf.len() {
             self.resize_exact(total);
         }
+        self.buf.copy_within(tail..len, pos + new);
         enc.write(&mut self.buf[pos..pos + new]);
-        self.set_total_header();
+        self.set_total_header(total);
+        self.release_slack(total);
+    }
+
+    /// Keeps the slack that removals leave within an eighth of the listpack (plus a few bytes), so
+    /// a run of pops at one end reallocates now and then rather than on every pop, while a shrunk
+    /// listpack does not hold on to memory.
+    fn release_slack(&mut self, total: usize) {
+        if self.buf.len() > total + total / 8 + 16 {
+            self.resize_exact(total);
+        }
     }
 
     /// Removes the entries occupying `start..end`, `deleted` of them.
     fn remove_bytes(&mut self, start: usize, end: usize, deleted: usize) {
-        let len = self.buf.len();
+        let len = self.used();
         self.buf.copy_within(end..len, start);
-        self.resize_exact(len - (end - start));
-        self.set_total_header();
+        let total = len - (end - start);
+        self.set_total_header(total);
+        self.release_slack(total);
         let count = self.count_header();
         if count != COUNT_UNKNOWN {
             // An exact count bounds the number of entries, so this cannot underflow.
