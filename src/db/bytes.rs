@@ -4,10 +4,23 @@
 //!
 //! It behaves as a `[u8]` for hashing, comparison and borrowing, so maps keyed by it can be queried
 //! with plain slices.
+//!
+//! Also here: `resize_boxed`, the one way the exactly-sized encodings (listpack, intset, raw
+//! strings) change length.
 
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
+
+/// Resizes an exactly-sized buffer to `total` bytes (new bytes zeroed), reallocating once: the
+/// allocator extends in place while the size stays within its size class, which is what keeps
+/// exact sizing cheap for listpacks, intsets and raw strings, as it is in Redis.
+pub fn resize_boxed(buf: &mut Box<[u8]>, total: usize) {
+    let mut v = std::mem::take(buf).into_vec();
+    v.reserve_exact(total.saturating_sub(v.len()));
+    v.resize(total, 0);
+    *buf = v.into_boxed_slice();
+}
 
 /// Longest content stored inline: 24 bytes in all, minus the enum tag and the length byte.
 pub const INLINE_CAP: usize = 22;

@@ -133,15 +133,6 @@ impl Intset {
         self.buf.len()
     }
 
-    /// Resizes the buffer to exactly `total` bytes (new bytes zeroed); jemalloc grows it in place
-    /// while the size stays within its class.
-    fn resize_exact(&mut self, total: usize) {
-        let mut v = std::mem::take(&mut self.buf).into_vec();
-        v.reserve_exact(total.saturating_sub(v.len()));
-        v.resize(total, 0);
-        self.buf = v.into_boxed_slice();
-    }
-
     /// Member `i` in ascending order.
     pub fn get(&self, i: usize) -> Option<i64> {
         (i < self.len()).then(|| self.read(i))
@@ -182,7 +173,7 @@ impl Intset {
         let len = self.len();
         let at = HDR_SIZE + i * width;
         let end = self.buf.len();
-        self.resize_exact(end + width);
+        super::bytes::resize_boxed(&mut self.buf, end + width);
         self.buf.copy_within(at..end, at + width);
         write_at(&mut self.buf, width, i, v);
         self.set_len(len + 1);
@@ -201,7 +192,7 @@ impl Intset {
         let at = HDR_SIZE + i * width;
         let end = self.buf.len();
         self.buf.copy_within(at + width..end, at);
-        self.resize_exact(end - width);
+        super::bytes::resize_boxed(&mut self.buf, end - width);
         self.set_len(self.len() - 1);
         true
     }
@@ -253,7 +244,7 @@ impl Intset {
         let new = width_for(v);
         let len = self.len();
         let prepend = usize::from(v < 0);
-        self.resize_exact(HDR_SIZE + (len + 1) * new);
+        super::bytes::resize_boxed(&mut self.buf, HDR_SIZE + (len + 1) * new);
         // Back to front, every member's new slot starts at or after its old one, so nothing unread is
         // overwritten.
         for i in (0..len).rev() {

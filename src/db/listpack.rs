@@ -253,16 +253,6 @@ impl Listpack {
         self.buf.len()
     }
 
-    /// Resizes the buffer to `total` bytes, keeping what fits (the caller rewrites the rest). Growing reallocates to the exact size, as Redis's lpInsert does: jemalloc
-    /// extends in place while the size stays within its class (classes are a quarter apart), so
-    /// successive inserts rarely move the bytes.
-    fn resize_exact(&mut self, total: usize) {
-        let mut v = std::mem::take(&mut self.buf).into_vec();
-        v.reserve_exact(total.saturating_sub(v.len()));
-        v.resize(total, 0);
-        self.buf = v.into_boxed_slice();
-    }
-
     /// Position of the first element.
     pub fn first(&self) -> Option<usize> {
         (!self.is_empty()).then_some(HDR_SIZE)
@@ -458,7 +448,7 @@ impl Listpack {
         assert!(total <= MAX_TOTAL, "listpack would exceed {MAX_TOTAL} bytes");
         let tail = pos + old;
         if total > self.buf.len() {
-            self.resize_exact(total);
+            super::bytes::resize_boxed(&mut self.buf, total);
         }
         self.buf.copy_within(tail..len, pos + new);
         enc.write(&mut self.buf[pos..pos + new]);
@@ -471,7 +461,7 @@ impl Listpack {
     /// listpack does not hold on to memory.
     fn release_slack(&mut self, total: usize) {
         if self.buf.len() > total + total / 8 + 16 {
-            self.resize_exact(total);
+            super::bytes::resize_boxed(&mut self.buf, total);
         }
     }
 

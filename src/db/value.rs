@@ -96,22 +96,23 @@ impl StrValue {
     /// dbUnshareStringValue does. The edit is stored back, exactly sized, when the guard drops:
     /// callers growing the string reserve exactly first, so that nothing is allocated twice.
     pub fn make_raw(&mut self) -> RawMut<'_> {
+        let slot = self.raw_slot();
+        let buf = std::mem::take(slot).into_vec();
+        RawMut { slot, buf }
+    }
+
+    fn raw_slot(&mut self) -> &mut Box<[u8]> {
         if !matches!(self, StrValue::Raw(_)) {
             *self = StrValue::Raw(self.to_vec().into_boxed_slice());
         }
         let StrValue::Raw(slot) = self else { unreachable!("converted to Raw above") };
-        let buf = std::mem::take(slot).into_vec();
-        RawMut { slot, buf }
+        slot
     }
 
     /// The bytes for writing in place without changing the length (SETBIT, BITFIELD), turning
     /// the value into `raw`.
     pub fn raw_bytes_mut(&mut self) -> &mut [u8] {
-        if !matches!(self, StrValue::Raw(_)) {
-            *self = StrValue::Raw(self.to_vec().into_boxed_slice());
-        }
-        let StrValue::Raw(b) = self else { unreachable!("converted to Raw above") };
-        b
+        self.raw_slot()
     }
 
     /// The value as an integer, when it is one (INCR and friends).
