@@ -6,6 +6,7 @@ use ferrodis::db::hash::Limits as HashLimits;
 use ferrodis::db::list::ListLimits;
 use ferrodis::db::zset::ZSetLimits;
 use ferrodis::persistence::rdb::{self, LoadLimits};
+use ferrodis::persistence::rdb_load;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     };
     // A whole file (the fuzzer finds the magic quickly from the seed corpus).
     let mut keys = 0usize;
-    let _ = rdb::load(data, &limits, |_| {
+    let _ = rdb_load::load(data, &limits, |_| {
         keys += 1;
         Ok(())
     });
