@@ -7,7 +7,7 @@
 //!
 //! This module owns the `#[global_allocator]` and the byte count behind INFO `used_memory` (what
 //! the program holds, counted at every allocation, so maxmemory checks per command cost one load).
-//! It never allocates itself and never takes a lock: the counter is one relaxed atomic.
+//! The allocation hooks never allocate and never take a lock: the counter is one relaxed atomic.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::{CStr, c_char, c_void};
