@@ -19,6 +19,12 @@ const POLLS_PER_TURN: usize = 4;
 impl Server {
     /// One turn of the loop for a command that is still running.
     pub fn process_events_while_blocked(&mut self) {
+        // Clients whose requests came in the same batch as the running command: their readiness
+        // will not be reported again (edge-triggered), so read them now. Reading one twice (here,
+        // then when the outer loop reaches its event) only costs a WouldBlock.
+        for slot in std::mem::take(&mut self.batch_readable) {
+            self.read_from_client(slot, true);
+        }
         let mut events = Events::with_capacity(256);
         for _ in 0..POLLS_PER_TURN {
             if self.poll.poll(&mut events, Some(std::time::Duration::ZERO)).is_err() {

@@ -40,6 +40,9 @@ use crate::resp::parse::{ArgSource, ParseLimits, Parsed};
 
 /// Tokens at the top of the range belong to listeners; client tokens are slab slots.
 const LISTENER_TOKEN_BASE: usize = usize::MAX - 64;
+/// The lowest fixed token (diskless pipe, then master link, then listeners): client tokens, slab
+/// slots, are all below it.
+const FIRST_FIXED_TOKEN: usize = crate::replication::diskless::RDB_PIPE_TOKEN;
 /// Bytes read per `read` call.
 const READ_CHUNK: usize = 16 * 1024;
 /// Bytes read from one client per event before others get a turn.
@@ -175,6 +178,10 @@ pub struct Server {
     pending_writes: Vec<usize>,
     /// Clients that still have unread input after their read budget ran out.
     pending_reads: Vec<usize>,
+    /// Clients readable in the batch of events being handled. mio is edge-triggered: if one of
+    /// them runs a slow script, the others' readiness was already fetched and a nested poll would
+    /// not report it again, so the loop-while-blocked reads them from here.
+    batch_readable: Vec<usize>,
     /// The client currently running a command (not in the slab), and whether a write it made
     /// touched one of its own WATCHed keys.
     pub current_client: Option<(usize, u64)>,
@@ -283,6 +290,7 @@ impl Server {
             shutdown_wait: None,
             pending_writes: Vec::new(),
             pending_reads: Vec::new(),
+            batch_readable: Vec::new(),
             current_client: None,
             replica_keys_with_expire: std::collections::HashMap::new(),
             current_client_dirty_cas: false,
@@ -439,9 +447,14 @@ impl Server {
             // With `appendfsync always`, replies made while reading must wait for the AOF fsync in
             // before_sleep: write first, then read (Redis's AE_BARRIER).
             let barrier = self.aof.is_on() && self.config.appendfsync() == crate::config::AppendFsync::Always;
+            self.batch_readable.clear();
+            self.batch_readable.extend(
+                events.iter().filter(|e| e.is_readable() && e.token().0 < FIRST_FIXED_TOKEN).map(|e| e.token().0),
+            );
             for event in events.iter() {
                 self.handle_event(event, barrier);
             }
+            self.batch_readable.clear();
             for slot in std::mem::take(&mut self.pending_reads) {
                 self.read_from_client(slot, true);
             }
