@@ -209,3 +209,26 @@ fn a_library_that_never_finishes_loading_times_out() {
     assert!(e.contains("nonexistent global variable 'getfenv'"), "{e}");
     assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
 }
+
+#[test]
+fn a_client_in_the_same_event_batch_as_a_slow_script_is_answered_busy() {
+    // While DEBUG SLEEP holds the loop, the script and a PING arrive on two connections, so the
+    // next poll reports both at once: the PING must get -BUSY while the script runs, not wait for
+    // it (the loop is edge-triggered; the nested loop has to read the batch's other clients).
+    let s = TestServer::start(&["--busy-reply-threshold", "50", "--enable-debug-command", "yes"]);
+    let mut sleeper = s.raw();
+    let mut script = s.raw();
+    let mut pinger = s.raw();
+    sleeper.send(b"DEBUG SLEEP 0.3\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    let body = "local t = redis.call('time') while redis.call('time')[1] - t[1] < 2 do end return 'done'";
+    script.send(format!("*3\r\n$4\r\nEVAL\r\n${}\r\n{body}\r\n$1\r\n0\r\n", body.len()).as_bytes());
+    pinger.send(b"PING\r\n");
+    assert_eq!(sleeper.read_line(), "+OK");
+    let started = Instant::now();
+    let reply = pinger.read_line();
+    assert!(reply.starts_with("-BUSY"), "PING during the script: {reply}");
+    assert!(started.elapsed() < Duration::from_millis(900), "answered only after {:?}", started.elapsed());
+    assert_eq!(script.read_line(), "$4");
+    assert_eq!(script.read_line(), "done");
+}
