@@ -78,11 +78,11 @@ fn apply_changes(srv: &mut Server, changed: &[&'static str]) -> Result<(), (&'st
             }
             "maxmemory" => {
                 // Like Redis: a limit below current usage evicts right away, not at the next command.
-                if srv.config.maxmemory() > 0 && crate::command::info::used_memory() > srv.config.maxmemory() {
+                if srv.config.maxmemory() > 0 && crate::allocator::used_memory() > srv.config.maxmemory() {
                     log::warn!(
                         "WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.",
                         srv.config.maxmemory(),
-                        crate::command::info::used_memory()
+                        crate::allocator::used_memory()
                     );
                 }
                 srv.perform_evictions();

@@ -74,11 +74,6 @@ pub fn bytes_to_human(n: u64) -> String {
     }
 }
 
-/// Bytes handed out by the allocator right now.
-pub fn used_memory() -> u64 {
-    crate::allocator::used_memory()
-}
-
 /// Resident set size of this process, from /proc.
 pub fn rss_bytes() -> u64 {
     let page = 4096u64;
@@ -187,7 +182,7 @@ pub fn info_string(srv: &Server, sections: &[String], all: bool) -> String {
     }
     if want("memory") {
         begin(&mut out, "Memory");
-        let used = used_memory();
+        let used = crate::allocator::used_memory();
         let rss = rss_bytes();
         let peak = used.max(srv.memory_peak.get());
         srv.memory_peak.set(peak);

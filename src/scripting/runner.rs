@@ -118,7 +118,7 @@ impl Server {
         }
         if self.config.maxmemory() > 0
             && f & (script_flags::ALLOW_OOM | script_flags::NO_WRITES) == 0
-            && crate::command::info::used_memory() > self.config.maxmemory()
+            && crate::allocator::used_memory() > self.config.maxmemory()
         {
             return Err(CmdError::from(
                 "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
@@ -143,7 +143,7 @@ impl Server {
         client.is_master = c.is_master;
         // Blocking commands must not block inside a script.
         client.flags |= cflags::EXECUTING_MULTI;
-        let oom_at_start = self.config.maxmemory() > 0 && crate::command::info::used_memory() > self.config.maxmemory();
+        let oom_at_start = self.config.maxmemory() > 0 && crate::allocator::used_memory() > self.config.maxmemory();
         let read_only = spec.read_only_cmd || spec.flags & script_flags::NO_WRITES != 0;
         let caller_is_master = c.must_obey();
         let wrote = std::rc::Rc::new(std::cell::Cell::new(false));

@@ -46,7 +46,7 @@ impl Server {
         if limit == 0 || self.is_replica() {
             return true;
         }
-        if crate::command::info::used_memory() <= limit {
+        if crate::allocator::used_memory() <= limit {
             return true;
         }
         let Some((pool, pick)) = policy(self.config.maxmemory_policy()) else { return false };
@@ -61,14 +61,14 @@ impl Server {
             self.signal_removed_key(db, &key);
             self.notify_keyspace_event(EVENT_EVICTED, "evicted", &key, db);
             self.propagate_deletion(db, &key, lazy);
-            if crate::command::info::used_memory() <= limit {
+            if crate::allocator::used_memory() <= limit {
                 freed_enough = true;
                 break;
             }
         }
         self.propagate_pending();
         self.prop.no_multi = false;
-        freed_enough || crate::command::info::used_memory() <= limit
+        freed_enough || crate::allocator::used_memory() <= limit
     }
 
     /// The best of a few sampled keys across databases for `pick`.

@@ -323,7 +323,7 @@ impl Server {
         };
         server.run_id = server.random_hex(40);
         server.repl.replid = server.random_hex(40);
-        server.startup_memory = crate::command::info::used_memory();
+        server.startup_memory = crate::allocator::used_memory();
         Ok(server)
     }
 

@@ -170,7 +170,7 @@ impl Server {
     pub(crate) fn rdb_save_info(&self) -> SaveInfo {
         let policy = self.config.maxmemory_policy();
         SaveInfo {
-            used_mem: crate::command::info::used_memory(),
+            used_mem: crate::allocator::used_memory(),
             // Where the stream stands, so a restarted replica (or one synced from this file) can
             // continue with PSYNC: a master with a backlog, or a replica with a master's history.
             replication: self
